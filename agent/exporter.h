@@ -1,0 +1,70 @@
+/*
+ * exporter.h - the exporter helper: the sending queue, its consumer
+ * threads and retry with backoff that every exporter gets, with the
+ * OpenTelemetry Collector's keys (sending_queue, retry_on_failure,
+ * timeout).
+ *
+ * The config loader parses these keys from every exporter's block into a
+ * td_exporter_settings (td_exporter_keys below) next to the exporter's
+ * own config struct.
+ */
+#ifndef TD_EXPORTER_H
+#define TD_EXPORTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "component.h"
+
+typedef struct td_exporter_settings {
+    int64_t timeout_ms;             /* timeout: per export attempt */
+    bool queue_enabled;             /* sending_queue.enabled */
+    int64_t num_consumers;          /* sending_queue.num_consumers */
+    int64_t queue_size;             /* sending_queue.queue_size, batches */
+    bool retry_enabled;             /* retry_on_failure.enabled */
+    int64_t initial_interval_ms;
+    int64_t max_interval_ms;
+    int64_t max_elapsed_ms;         /* 0 = retry until shutdown */
+    double multiplier;
+    double randomization_factor;
+} td_exporter_settings;
+
+/* The helper's keys, merged into every exporter's table. */
+extern const td_cfg_key td_exporter_keys[];
+
+typedef struct td_exporter td_exporter;
+
+/*
+ * Wraps a created exporter instance. The helper owns nothing of self
+ * until td_exporter_destroy(), which calls desc->destroy(self).
+ * Registers the exporter's own metrics. NULL on ENOMEM.
+ */
+td_exporter *td_exporter_new(const char *id, const td_component_desc *desc,
+                             void *self, const td_exporter_settings *set);
+
+/* Starts the component, then the consumer threads. 0 or a code. */
+int td_exporter_start(td_exporter *x, char *err, size_t errlen);
+
+/*
+ * Two-phase enqueue, so a pipeline can give one batch to all its
+ * exporters or to none. reserve takes a slot (TD_AGAIN when full or when
+ * the exporter is shutting down); commit fills a reserved slot with a
+ * new reference to b; release gives a reserved slot back. Any thread.
+ */
+int td_exporter_reserve(td_exporter *x);
+void td_exporter_commit(td_exporter *x, td_batch *b);
+void td_exporter_release(td_exporter *x);
+
+/*
+ * Stops taking batches, lets the consumers drain the queue (retrying
+ * as configured) until deadline, then drops and counts what is left,
+ * joins the threads and calls the component's shutdown. Main thread.
+ */
+void td_exporter_shutdown(td_exporter *x, int64_t deadline);
+
+void td_exporter_destroy(td_exporter *x);
+
+/* Batches waiting in the queue (own metrics, tests). */
+int64_t td_exporter_queue_len(const td_exporter *x);
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * selfmetrics.h - tandem's own counters and gauges, rendered as
+ * Prometheus text at service.telemetry.metrics.address /metrics.
+ *
+ * Metrics are registered while the service is built (main thread) and
+ * updated from any thread with relaxed atomics. A family is a name, a help
+ * text and a type; each series is the family plus a label set written as
+ * Prometheus label text (`receiver="tcplog",transport="tcp"`).
+ * Registration returns a pointer that stays valid until td_self_reset().
+ */
+#ifndef TD_SELFMETRICS_H
+#define TD_SELFMETRICS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+typedef struct td_counter {
+    atomic_uint_fast64_t v;
+} td_counter;
+
+typedef struct td_gauge {
+    atomic_int_fast64_t v;
+} td_gauge;
+
+/*
+ * Finds or creates a counter series. name must end in "_total"; help is
+ * the family's HELP line. NULL on ENOMEM (callers may then pass NULL to
+ * td_counter_add, which ignores it).
+ */
+td_counter *td_self_counter(const char *name, const char *help,
+                            const char *labels);
+
+/* Finds or creates a gauge series. */
+td_gauge *td_self_gauge(const char *name, const char *help,
+                        const char *labels);
+
+/*
+ * Registers a gauge whose value fn computes at render time (called from
+ * the HTTP thread). Returns 0 or TD_ENOMEM.
+ */
+int td_self_gauge_fn(const char *name, const char *help,
+                     const char *labels, double (*fn)(void *arg),
+                     void *arg);
+
+static inline void
+td_counter_add(td_counter *c, uint64_t n)
+{
+    if (c != NULL) {
+        atomic_fetch_add_explicit(&c->v, n, memory_order_relaxed);
+    }
+}
+
+static inline uint64_t
+td_counter_get(const td_counter *c)
+{
+    return c == NULL ? 0
+                     : atomic_load_explicit(&c->v, memory_order_relaxed);
+}
+
+static inline void
+td_gauge_add(td_gauge *g, int64_t n)
+{
+    if (g != NULL) {
+        atomic_fetch_add_explicit(&g->v, n, memory_order_relaxed);
+    }
+}
+
+static inline void
+td_gauge_set(td_gauge *g, int64_t n)
+{
+    if (g != NULL) {
+        atomic_store_explicit(&g->v, n, memory_order_relaxed);
+    }
+}
+
+/*
+ * Renders every family, with HELP and TYPE lines, plus the process
+ * metrics (resident memory, CPU seconds, open fds, start time), in the
+ * Prometheus text format 0.0.4. Returns 0 or TD_ENOMEM. Any thread.
+ */
+int td_self_render(td_buf *out);
+
+/* Forgets every series (tests, and service teardown). */
+void td_self_reset(void);
+
+#endif
