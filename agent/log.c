@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "td.h"
 
 int td_log_level_cur = TD_LOG_INFO;
 

@@ -1,0 +1,7 @@
+/* main.c - placeholder, replaced by the CLI. */
+int main(void);
+int
+main(void)
+{
+    return 0;
+}

@@ -1,0 +1,15 @@
+/* Placeholder descriptor, replaced by the component's implementation. */
+#include "component.h"
+
+static const td_cfg_key nop_keys[] = {
+    {.name = NULL}
+};
+
+const td_component_desc td_nop_exporter = {
+    .type = "nop",
+    .kind = TD_KIND_EXPORTER,
+    .signals = TD_SIGNALS_ALL,
+    .summary = "placeholder",
+    .cfg_size = 8,
+    .keys = nop_keys,
+};
