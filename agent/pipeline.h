@@ -50,6 +50,14 @@ uint32_t td_fanout_all(const td_fanout *f);
  */
 int td_fanout_consume(td_fanout *f, td_batch *b, uint32_t *pending);
 
-/* Items in flight in a pipeline's processors and queues (own metrics). */
+/*
+ * Building a fan-out by hand (the service does it from the config; tests
+ * use it with recording consumers). td_fanout_add keeps the consumer
+ * pointer, which must outlive the fan-out. NULL / TD_ENOMEM / TD_EINVAL
+ * (more than TD_FANOUT_MAX). Main thread, before any consume.
+ */
+td_fanout *td_fanout_new(void);
+int td_fanout_add(td_fanout *f, td_consumer *c);
+void td_fanout_free(td_fanout *f);
 
 #endif
