@@ -22,6 +22,7 @@
 
 #include <stdint.h>
 
+#include "component.h"
 #include "telemetry.h"
 
 struct td_consumer {

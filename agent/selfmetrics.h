@@ -12,6 +12,7 @@
 #define TD_SELFMETRICS_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "buf.h"
@@ -31,6 +32,13 @@ typedef struct td_gauge {
  */
 td_counter *td_self_counter(const char *name, const char *help,
                             const char *labels);
+
+/*
+ * Writes a label set `k="v",k2="v2"` from NULL-terminated key, value
+ * pairs, escaping values as the text format requires (backslash, double
+ * quote, newline). 0, or TD_EINVAL when it does not fit in len bytes.
+ */
+int td_self_labels(char *out, size_t len, ...);
 
 /* Finds or creates a gauge series. */
 td_gauge *td_self_gauge(const char *name, const char *help,

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# run.sh - installs what the tests need, builds tandem twice (warnings as
+# errors; then with AddressSanitizer + UndefinedBehaviorSanitizer) and runs
+# the whole suite with CTest: unit tests, fuzz corpus replays and the
+# end-to-end tests against real peers. The ThreadSanitizer build of the
+# threaded unit tests runs too. Exit status is CTest's.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash tools/deps.sh --test
+
+jobs=$(nproc)
+cmake -S . -B build -DTD_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$jobs"
+
+cmake -S . -B build-asan -DTD_WERROR=ON -DTD_ASAN=ON \
+      -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-asan -j "$jobs"
+
+cmake -S . -B build-tsan -DTD_WERROR=ON -DTD_TSAN=ON \
+      -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-tsan -j "$jobs"
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+echo "== sanitizer builds: unit tests and fuzz corpora under ASan+UBSan"
+ctest --test-dir build-asan --output-on-failure -R '^(unit|fuzz)/'
+echo "== sanitizer builds: unit tests under TSan"
+ctest --test-dir build-tsan --output-on-failure -R '^unit/'
+echo "== the whole suite"
+ctest --test-dir build --output-on-failure
