@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# test_default.sh - the embedded default config: a line sent with nc comes
+# out of the debug exporter, /health answers, /metrics counts the line and
+# passes promtool, SIGTERM exits 0.
+source "$(dirname "$0")/lib.sh"
+
+"$TD_BIN" --set receivers::tcplog::endpoint=127.0.0.1:0 \
+    --set service::telemetry::metrics::address=127.0.0.1:0 \
+    --set exporters::debug::verbosity=detailed 2>"$T/tandem.log" &
+TD_PID=$!
+TD_PIDS+=("$TD_PID")
+td_wait_log '"tandem [0-9.]* started' 30 || fail "tandem did not start"
+ADMIN=$(td_admin_port)
+PORT=$(td_listen_port tcplog)
+[ -n "$ADMIN" ] && [ -n "$PORT" ] || fail "ports not logged"
+
+[ "$(curl -s -o /dev/null -w '%{http_code}' \
+    "http://127.0.0.1:$ADMIN/health/live")" = 200 ] || fail "live not 200"
+[ "$(curl -s -o /dev/null -w '%{http_code}' \
+    "http://127.0.0.1:$ADMIN/health/ready")" = 200 ] || fail "ready not 200"
+
+echo '{"level":"warn","msg":"hello from nc","service":"shop","user":42}' |
+    nc -N 127.0.0.1 "$PORT"
+
+td_wait_log 'hello from nc' 10 || fail "the line did not reach the debug exporter"
+td_wait_metric 'tandem_receiver_accepted_log_records_total{receiver="tcplog",transport="tcp"}' 1 10 ||
+    fail "accepted counter is not 1"
+td_wait_metric 'tandem_exporter_sent_log_records_total{exporter="debug"}' 1 10 ||
+    fail "sent counter is not 1"
+grep 'hello from nc' "$T/tandem.log" | grep -q 'shop' ||
+    fail "service.name missing from the detailed output"
+
+curl -sf "http://127.0.0.1:$ADMIN/metrics" >"$T/metrics"
+promtool check metrics <"$T/metrics" || fail "promtool check metrics failed"
+grep -q '^tandem_process_resident_memory_bytes ' "$T/metrics" ||
+    fail "no process memory metric"
+
+td_stop
+grep -q '"shutdown complete"' "$T/tandem.log" || fail "no shutdown log line"
+echo "test_default: ok"
