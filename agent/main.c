@@ -166,7 +166,7 @@ td_main_print_keys(const td_cfg_key *keys, const char *prefix)
     for (const td_cfg_key *k = keys; k->name != NULL; k++) {
         snprintf(name, sizeof(name), "%s%s", prefix, k->name);
         if (k->type == TD_CFG_SECTION) {
-            char sub[128];
+            char sub[160];
 
             snprintf(sub, sizeof(sub), "%s.", name);
             td_main_print_keys(k->sub, sub);

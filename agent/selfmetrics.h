@@ -46,7 +46,9 @@ td_gauge *td_self_gauge(const char *name, const char *help,
 
 /*
  * Registers a gauge whose value fn computes at render time (called from
- * the HTTP thread). Returns 0 or TD_ENOMEM.
+ * the HTTP thread, with the registry's lock held: fn must be quick and
+ * must not call td_self_*). Registering the same series again replaces
+ * fn and arg. Returns 0, TD_EINVAL (bad name, NULL fn) or TD_ENOMEM.
  */
 int td_self_gauge_fn(const char *name, const char *help,
                      const char *labels, double (*fn)(void *arg),

@@ -5,6 +5,7 @@
  * shutdown (draining within the deadline, dropping at it).
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -681,6 +682,71 @@ test_shutdown_drops_at_deadline(void)
     td_self_reset();
 }
 
+typedef struct test_shut_arg {
+    td_exporter *x;
+    int64_t deadline;
+    atomic_int done;
+} test_shut_arg;
+
+static void *
+test_shutdown_thread(void *arg)
+{
+    test_shut_arg *a = arg;
+
+    td_exporter_shutdown(a->x, a->deadline);
+    atomic_store(&a->done, 1);
+    return NULL;
+}
+
+/*
+ * A slot reserved before shutdown began is still honoured: shutdown
+ * waits for its commit and the batch is sent, with and without a queue.
+ */
+static void
+test_reserved_during_shutdown(void)
+{
+    for (int queued = 1; queued >= 0; queued--) {
+        td_exporter_settings s = test_settings();
+        test_shut_arg a;
+        pthread_t th;
+        td_exporter *x;
+        td_batch *b;
+        fake f;
+        char err[256];
+
+        fake_init(&f);
+        td_self_reset();
+        s.queue_enabled = queued;
+        x = td_exporter_new("fake/resv", &fake_desc, &f, &s);
+        TT_CHECK(x != NULL);
+        if (x == NULL) {
+            return;
+        }
+        TT_CHECK_INT(td_exporter_start(x, err, sizeof(err)), TD_OK);
+        TT_CHECK_INT(td_exporter_reserve(x), TD_OK);
+
+        a.x = x;
+        a.deadline = td_mono_ms() + 3000;
+        atomic_init(&a.done, 0);
+        TT_CHECK_INT(pthread_create(&th, NULL, test_shutdown_thread, &a),
+                     0);
+        fake_sleep_ms(50);
+        TT_CHECK_INT(atomic_load(&a.done), 0);
+        TT_CHECK_INT(td_exporter_reserve(x), TD_AGAIN);
+
+        b = test_batch(9);
+        td_exporter_commit(x, b);
+        td_batch_unref(b);
+        pthread_join(th, NULL);
+        TT_CHECK_INT(atomic_load(&a.done), 1);
+        TT_CHECK_INT(test_counter("sent", "fake/resv"), 9);
+        TT_CHECK_INT(test_counter("dropped", "fake/resv"), 0);
+        TT_CHECK_INT(f.calls_after_shutdown, 0);
+        td_exporter_destroy(x);
+    }
+    td_self_reset();
+}
+
 static void
 test_no_queue_sync(void)
 {
@@ -734,8 +800,8 @@ test_metrics_registered(void)
         "tandem_exporter_sent_metric_points_total{exporter=\"fake/m\"} 0\n",
         "tandem_exporter_sent_log_records_total{exporter=\"fake/m\"} 0\n",
         "tandem_exporter_send_failed_spans_total{exporter=\"fake/m\"} 0\n",
-        "tandem_exporter_dropped_metric_points_total{exporter=\"fake/m\"} "
-        "0\n",
+        ("tandem_exporter_dropped_metric_points_total{exporter=\"fake/m\"} "
+         "0\n"),
         "tandem_exporter_dropped_log_records_total{exporter=\"fake/m\"} 0\n",
         "tandem_exporter_queue_size{exporter=\"fake/m\"} 0\n",
         "tandem_exporter_queue_capacity{exporter=\"fake/m\"} 100\n",
@@ -794,6 +860,7 @@ static const tt_case cases[] = {
     {"retry_disabled_and_max_elapsed", test_retry_disabled_and_max_elapsed},
     {"shutdown_drains", test_shutdown_drains},
     {"shutdown_drops_at_deadline", test_shutdown_drops_at_deadline},
+    {"reserved_during_shutdown", test_reserved_during_shutdown},
     {"no_queue_sync", test_no_queue_sync},
     {"metrics_registered", test_metrics_registered},
     {"start_failure", test_start_failure},
