@@ -44,6 +44,12 @@
 
 /* The helper's config keys (td_exporter_keys) are in exporter_keys.c. */
 
+/* A queued batch and the ticket its pipeline waits on. */
+typedef struct td_exporter_slot {
+    td_batch *b;
+    td_flight *f;
+} td_exporter_slot;
+
 struct td_exporter {
     char *id;
     const td_component_desc *desc;
@@ -54,7 +60,7 @@ struct td_exporter {
     pthread_cond_t nonempty;
     pthread_cond_t wake;
     pthread_cond_t idle;
-    td_batch **ring;                /* cap slots, len from head */
+    td_exporter_slot *ring;         /* cap slots, len from head */
     size_t cap, head, len;
     size_t reserved;                /* slots taken, not yet committed */
     size_t busy;                    /* synchronous sends running */
@@ -363,7 +369,7 @@ td_exporter_consume(void *arg)
     td_exporter_rng_seed(&rng, (uint64_t) (uintptr_t) &rng);
     pthread_mutex_lock(&x->lock);
     for (;;) {
-        td_batch *b;
+        td_exporter_slot slot;
         bool late;
 
         if (x->len == 0 && td_exporter_done_locked(x)) {
@@ -379,8 +385,8 @@ td_exporter_consume(void *arg)
             }
             continue;
         }
-        b = x->ring[x->head];
-        x->ring[x->head] = NULL;
+        slot = x->ring[x->head];
+        x->ring[x->head] = (td_exporter_slot) { NULL, NULL };
         x->head = (x->head + 1) % x->cap;
         x->len--;
         atomic_store(&x->queued, (long long) x->len);
@@ -389,11 +395,12 @@ td_exporter_consume(void *arg)
         pthread_mutex_unlock(&x->lock);
 
         if (late) {
-            td_exporter_drop_late(x, b);
+            td_exporter_drop_late(x, slot.b);
         } else {
-            td_exporter_send(x, b, &rng);
+            td_exporter_send(x, slot.b, &rng);
         }
-        td_batch_unref(b);
+        td_batch_unref(slot.b);
+        td_flight_done(slot.f);
         pthread_mutex_lock(&x->lock);
     }
     pthread_mutex_unlock(&x->lock);
@@ -627,6 +634,28 @@ fail:
     return rc;
 }
 
+td_flight *
+td_flight_new(td_gauge *in_flight, int64_t items, int refs)
+{
+    td_flight *f = malloc(sizeof(*f));
+
+    if (f != NULL) {
+        atomic_init(&f->refs, refs);
+        f->items = items;
+        f->in_flight = in_flight;
+    }
+    return f;
+}
+
+void
+td_flight_done(td_flight *f)
+{
+    if (f != NULL && atomic_fetch_sub(&f->refs, 1) == 1) {
+        td_gauge_add(f->in_flight, -f->items);
+        free(f);
+    }
+}
+
 int
 td_exporter_reserve(td_exporter *x)
 {
@@ -686,10 +715,11 @@ td_exporter_send_now(td_exporter *x, td_batch *b)
 }
 
 void
-td_exporter_commit(td_exporter *x, td_batch *b)
+td_exporter_commit(td_exporter *x, td_batch *b, td_flight *f)
 {
     if (x->cap == 0) {
         td_exporter_send_now(x, b);
+        td_flight_done(f);
         return;
     }
 
@@ -702,10 +732,11 @@ td_exporter_commit(td_exporter *x, td_batch *b)
         td_log(TD_LOG_ERROR, x->id, NULL, 0, "dropped %zu %s: committed "
                "to a full queue without a reservation", td_batch_items(b),
                td_signal_items(b->signal));
+        td_flight_done(f);
         return;
     }
     td_batch_ref(b);
-    x->ring[(x->head + x->len) % x->cap] = b;
+    x->ring[(x->head + x->len) % x->cap] = (td_exporter_slot) { b, f };
     x->len++;
     atomic_store(&x->queued, (long long) x->len);
     td_gauge_set(x->q_size, (int64_t) x->len);
@@ -720,22 +751,23 @@ td_exporter_commit(td_exporter *x, td_batch *b)
  * their ring slots so that the caller unrefs them without the lock.
  */
 static size_t
-td_exporter_take_rest(td_exporter *x, td_batch **out, size_t max)
+td_exporter_take_rest(td_exporter *x, td_exporter_slot *out, size_t max)
 {
     size_t n = 0;
 
     while (x->len > 0 && n < max) {
-        td_batch *b = x->ring[x->head];
+        td_batch *b = x->ring[x->head].b;
         size_t items = td_batch_items(b);
 
-        x->ring[x->head] = NULL;
+        out[n] = x->ring[x->head];
+        x->ring[x->head] = (td_exporter_slot) { NULL, NULL };
         x->head = (x->head + 1) % x->cap;
         x->len--;
         td_counter_add(td_exporter_ctr(x->dropped, b->signal), items);
         if ((unsigned) b->signal < TD_SIGNAL_COUNT) {
             x->late[b->signal] += items;
         }
-        out[n++] = b;
+        n++;
     }
     atomic_store(&x->queued, (long long) x->len);
     td_gauge_set(x->q_size, (int64_t) x->len);
@@ -746,7 +778,7 @@ td_exporter_take_rest(td_exporter *x, td_batch **out, size_t max)
 static void
 td_exporter_drop_rest(td_exporter *x)
 {
-    td_batch **rest;
+    td_exporter_slot *rest;
     size_t n;
 
     if (x->cap == 0) {
@@ -757,10 +789,11 @@ td_exporter_drop_rest(td_exporter *x)
     if (rest == NULL) {
         /* Without memory for the list, unref one at a time, locked. */
         while (x->len > 0) {
-            td_batch *b;
+            td_exporter_slot slot;
 
-            td_exporter_take_rest(x, &b, 1);
-            td_batch_unref(b);
+            td_exporter_take_rest(x, &slot, 1);
+            td_batch_unref(slot.b);
+            td_flight_done(slot.f);
         }
         pthread_mutex_unlock(&x->lock);
         return;
@@ -768,7 +801,8 @@ td_exporter_drop_rest(td_exporter *x)
     n = td_exporter_take_rest(x, rest, x->cap);
     pthread_mutex_unlock(&x->lock);
     for (size_t i = 0; i < n; i++) {
-        td_batch_unref(rest[i]);
+        td_batch_unref(rest[i].b);
+        td_flight_done(rest[i].f);
     }
     free(rest);
 }

@@ -11,10 +11,12 @@
 #ifndef TD_EXPORTER_H
 #define TD_EXPORTER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "component.h"
+#include "selfmetrics.h"
 
 typedef struct td_exporter_settings {
     int64_t timeout_ms;             /* timeout: per export attempt */
@@ -46,13 +48,38 @@ td_exporter *td_exporter_new(const char *id, const td_component_desc *desc,
 int td_exporter_start(td_exporter *x, char *err, size_t errlen);
 
 /*
+ * A delivery ticket: how a pipeline learns that every exporter it gave a
+ * batch to is done with it (sent, or given up on and counted as
+ * dropped). The pipeline makes one per committed batch with one
+ * reference per exporter; each exporter calls td_flight_done() once when
+ * it finishes with its copy, and the last call takes the batch's items
+ * off the pipeline's in-flight gauge and frees the ticket.
+ */
+typedef struct td_flight {
+    atomic_int refs;
+    int64_t items;
+    td_gauge *in_flight;            /* may be NULL */
+} td_flight;
+
+/*
+ * A ticket for items counted on in_flight, with refs references. NULL
+ * on ENOMEM (the caller then commits without one). Any thread.
+ */
+td_flight *td_flight_new(td_gauge *in_flight, int64_t items, int refs);
+
+/* Drops one reference; NULL is ignored. Any thread. */
+void td_flight_done(td_flight *f);
+
+/*
  * Two-phase enqueue, so a pipeline can give one batch to all its
  * exporters or to none. reserve takes a slot (TD_AGAIN when full or when
  * the exporter is shutting down); commit fills a reserved slot with a
- * new reference to b; release gives a reserved slot back. Any thread.
+ * new reference to b and takes over one reference of the ticket f (NULL
+ * for none), which it drops once the batch is sent or dropped; release
+ * gives a reserved slot back. Any thread.
  */
 int td_exporter_reserve(td_exporter *x);
-void td_exporter_commit(td_exporter *x, td_batch *b);
+void td_exporter_commit(td_exporter *x, td_batch *b, td_flight *f);
 void td_exporter_release(td_exporter *x);
 
 /*

@@ -3,10 +3,10 @@
  *
  * Wiring, for one pipeline P of signal S:
  *
- *   receiver --out[S] fan-out--> P.head --> proc 1 --> ... --> P.exporters
+ *   receiver --out[S] fan-out--> P.entry --> proc 1 --> ... --> P.exporters
  *
- * P.head is the first processor's consumer, or P.exporters when there is
- * none. P.exporters reserves a queue slot in every exporter of P, and
+ * P.entry counts items in flight and calls P.head: the first processor's
+ * consumer, or P.exporters when there is none. P.exporters reserves a queue slot in every exporter of P, and
  * commits the batch to all of them only when every reservation held, so
  * an exporter with a full queue pushes back on the receiver instead of
  * the batch reaching some exporters and not others.
@@ -35,8 +35,10 @@ typedef struct td_svc_pipeline {
     td_exporter **exps;
     size_t n_exps;
     td_consumer to_exporters;
-    td_consumer *head;
+    td_consumer *head;          /* the first step after entry */
+    td_consumer entry;          /* what the receivers' fan-outs call */
     td_counter *refused;        /* batches refused by a full exporter */
+    td_gauge *in_flight;        /* items taken, not yet done everywhere */
 } td_svc_pipeline;
 
 typedef struct td_svc_receiver {
@@ -66,6 +68,8 @@ static int
 td_service_to_exporters(td_consumer *c, td_batch *b)
 {
     td_svc_pipeline *p = c->arg;
+    td_flight *f;
+    int64_t items;
     size_t i;
 
     for (i = 0; i < p->n_exps; i++) {
@@ -80,10 +84,40 @@ td_service_to_exporters(td_consumer *c, td_batch *b)
         td_counter_add(p->refused, 1);
         return TD_AGAIN;
     }
+
+    /*
+     * Without memory for a ticket the items leave the in-flight gauge
+     * now rather than never; the batch itself is still delivered.
+     */
+    items = (int64_t) td_batch_items(b);
+    f = td_flight_new(p->in_flight, items, (int) p->n_exps);
+    if (f == NULL) {
+        td_gauge_add(p->in_flight, -items);
+    }
     for (i = 0; i < p->n_exps; i++) {
-        td_exporter_commit(p->exps[i], b);
+        td_exporter_commit(p->exps[i], b, f);
     }
     return TD_OK;
+}
+
+/*
+ * The pipeline's entry: counts the batch as in flight before the first
+ * step sees it (so an exporter that finishes at once cannot take the
+ * gauge below zero), and takes it off again when the step refuses.
+ */
+static int
+td_service_entry(td_consumer *c, td_batch *b)
+{
+    td_svc_pipeline *p = c->arg;
+    int64_t items = (int64_t) td_batch_items(b);
+    int rc;
+
+    td_gauge_add(p->in_flight, items);
+    rc = td_consumer_consume(p->head, b);
+    if (rc != TD_OK) {
+        td_gauge_add(p->in_flight, -items);
+    }
+    return rc;
 }
 
 static int
@@ -170,6 +204,11 @@ td_service_build_pipeline(td_service *svc, td_svc_pipeline *p,
             "tandem_pipeline_refused_batches_total",
             "Batches a pipeline refused because an exporter queue was full.",
             labels);
+        p->in_flight = td_self_gauge(
+            "tandem_pipeline_items_in_flight",
+            "Items a pipeline took that not every exporter has finished "
+            "with (sent or dropped).",
+            labels);
     }
 
     next = &p->to_exporters;
@@ -195,6 +234,8 @@ td_service_build_pipeline(td_service *svc, td_svc_pipeline *p,
         next = &pr->in;
     }
     p->head = next;
+    p->entry.consume = td_service_entry;
+    p->entry.arg = p;
     p->n_procs = pc->n_processors;
     return TD_OK;
 }
@@ -233,7 +274,7 @@ td_service_build_receivers(td_service *svc, char *err, size_t errlen)
                     && (r->ctx.out[sig] = td_fanout_new()) == NULL) {
                     return TD_ENOMEM;
                 }
-                if (td_fanout_add(r->ctx.out[sig], p->head) != TD_OK) {
+                if (td_fanout_add(r->ctx.out[sig], &p->entry) != TD_OK) {
                     snprintf(err, errlen, "receiver \"%s\" feeds more than "
                              "%d pipelines of one signal", comp->id,
                              TD_FANOUT_MAX);

@@ -62,6 +62,8 @@ done
 kill -0 "$LOADGEN" 2>/dev/null ||
     fail "the sender finished although tandem stopped reading"
 echo "stalled at $b of $LINES lines accepted, $r refusals counted"
+inflight=$(td_metric 'tandem_pipeline_items_in_flight{pipeline="logs"}')
+[ "$inflight" -gt 0 ] || fail "nothing in flight while the exporter is stalled"
 
 rm "$T/pause"
 wait "$LOADGEN" || fail "td_loadgen failed"
@@ -69,6 +71,8 @@ td_wait_metric 'tandem_exporter_sent_log_records_total{exporter="file"}' \
     "$LINES" 120 || fail "not every line was sent"
 [ "$(td_metric 'tandem_exporter_dropped_log_records_total{exporter="file"}')" = 0 ] ||
     fail "the exporter dropped lines"
+td_wait_metric 'tandem_pipeline_items_in_flight{pipeline="logs"}' 0 10 ||
+    fail "items still in flight after every line was sent"
 td_stop
 wait "$READER" || true
 $PY "$TD_SRC/tests/e2e/check_output.py" "$T/out.jsonl" "$LINES" ||

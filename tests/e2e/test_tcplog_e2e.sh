@@ -42,6 +42,8 @@ td_wait_metric "$sent" "$LINES" 60 || fail "exporter did not send every line"
     fail "lines were refused with no pressure"
 [ "$(td_metric 'tandem_exporter_dropped_log_records_total{exporter="file"}')" = 0 ] ||
     fail "the exporter dropped lines"
+td_wait_metric 'tandem_pipeline_items_in_flight{pipeline="logs"}' 0 10 ||
+    fail "items still in flight after every line was sent"
 
 curl -sf "http://127.0.0.1:$ADMIN/metrics" >"$T/metrics"
 promtool check metrics <"$T/metrics" || fail "promtool check metrics failed"

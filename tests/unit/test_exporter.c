@@ -207,7 +207,7 @@ test_enqueue(td_exporter *x, size_t items)
         td_exporter_release(x);
         return TD_ENOMEM;
     }
-    td_exporter_commit(x, b);
+    td_exporter_commit(x, b, NULL);
     td_batch_unref(b);
     return TD_OK;
 }
@@ -735,7 +735,7 @@ test_reserved_during_shutdown(void)
         TT_CHECK_INT(td_exporter_reserve(x), TD_AGAIN);
 
         b = test_batch(9);
-        td_exporter_commit(x, b);
+        td_exporter_commit(x, b, NULL);
         td_batch_unref(b);
         pthread_join(th, NULL);
         TT_CHECK_INT(atomic_load(&a.done), 1);
