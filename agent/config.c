@@ -113,6 +113,22 @@ typedef struct td_config_build {
     td_config *cfg;
     const td_cfg_node *root;
     const td_cfg_node **at[TD_KIND_COUNT];  /* each component's id key */
+    /*
+     * Each section's map, whose keys are the components' ids in order:
+     * its hash index finds a component by id. NULL when the section is
+     * absent or empty.
+     */
+    const td_cfg_node *sec[TD_KIND_COUNT];
+    /* The section was written but is not a map: ids cannot be checked. */
+    bool sec_bad[TD_KIND_COUNT];
+    /*
+     * The list serial that last named each component, to find an id
+     * listed twice in one list in linear time.
+     */
+    size_t *seen[TD_KIND_COUNT];
+    size_t serial;
+    /* Some pipeline could not be read, so "unused" would be a guess. */
+    bool pipelines_bad;
 } td_config_build;
 
 /* ---- messages ---- */
@@ -170,23 +186,10 @@ td_cfg_msg(td_cfg_loader *ld, bool error, const char *file, int line,
     va_end(ap);
 }
 
-/* Quotes an id for a message; ids come from YAML keys (no NUL). */
-static const char *
-td_config_quote(const char *s, char *buf, size_t len)
+bool
+td_cfg_quiet(const td_cfg_loader *ld)
 {
-    size_t o = 0;
-
-    buf[o++] = '"';
-    for (; *s != '\0' && o + 5 < len; s++) {
-        buf[o++] = (unsigned char) *s < 0x20 ? '?' : *s;
-    }
-    if (*s != '\0') {
-        memcpy(buf + o, "...", 3);
-        o += 3;
-    }
-    buf[o++] = '"';
-    buf[o] = '\0';
-    return buf;
+    return ld->n_msgs >= TD_CFG_MAX_MSGS;
 }
 
 /* ---- reading sources ---- */
@@ -329,7 +332,7 @@ td_config_unknown_type(td_cfg_loader *ld, const td_cfg_node *key,
         }
     }
     snprintf(type, sizeof(type), "%.*s", (int) type_len, key->str);
-    td_config_quote(type, q, sizeof(q));
+    td_cfg_quote(type, q, sizeof(q));
     hint = td_cfg_suggest(type, names, n);
     if (n == 0) {
         td_cfg_node_error(ld, key, "unknown %s type %s; no %s types are "
@@ -365,7 +368,7 @@ td_config_check_id(td_cfg_loader *ld, const td_cfg_node *key,
     }
     td_cfg_node_error(ld, key, "invalid %s id %s; write TYPE or TYPE/NAME "
                       "with a non-empty NAME and no second \"/\", as in %s",
-                      what, td_config_quote(key->str, q, sizeof(q)),
+                      what, td_cfg_quote(key->str, q, sizeof(q)),
                       example);
     return 0;
 }
@@ -399,7 +402,7 @@ td_config_component(td_config_build *bd, td_kind kind,
     int errors;
 
     snprintf(what, sizeof(what), "%s %s", td_kind_name(kind),
-             td_config_quote(comp->id, q, sizeof(q)));
+             td_cfg_quote(comp->id, q, sizeof(q)));
     comp->cfg = calloc(1, desc->cfg_size ? desc->cfg_size : 1);
     if (comp->cfg == NULL) {
         ld->nomem = true;
@@ -449,12 +452,16 @@ td_config_components(td_config_build *bd, td_kind kind)
         td_cfg_node_error(ld, sec, "%s must be a map of %s ids to their "
                           "settings, got %s", section, td_kind_name(kind),
                           td_cfg_node_what(sec));
+        bd->sec_bad[kind] = true;
         return;
     }
+    bd->sec[kind] = sec;
     bd->cfg->comps[kind] = calloc(sec->n ? sec->n : 1,
                                   sizeof(td_cfg_component));
     bd->at[kind] = calloc(sec->n ? sec->n : 1, sizeof(*bd->at[kind]));
-    if (bd->cfg->comps[kind] == NULL || bd->at[kind] == NULL) {
+    bd->seen[kind] = calloc(sec->n ? sec->n : 1, sizeof(*bd->seen[kind]));
+    if (bd->cfg->comps[kind] == NULL || bd->at[kind] == NULL
+        || bd->seen[kind] == NULL) {
         ld->nomem = true;
         return;
     }
@@ -494,15 +501,20 @@ td_config_components(td_config_build *bd, td_kind kind)
     }
 }
 
-static td_cfg_component *
-td_config_find_comp(const td_config *cfg, td_kind kind, const char *id)
+/*
+ * Finds a component by id through its section's map, whose i-th key is
+ * the i-th component; returns its index or -1.
+ */
+static long
+td_config_find_comp(const td_config_build *bd, td_kind kind,
+                    const td_cfg_node *item)
 {
-    for (size_t i = 0; i < cfg->n_comps[kind]; i++) {
-        if (strcmp(cfg->comps[kind][i].id, id) == 0) {
-            return &cfg->comps[kind][i];
-        }
+    long i = td_cfg_node_find(bd->sec[kind], item->str, item->len);
+
+    if (i < 0 || (size_t) i >= bd->cfg->n_comps[kind]) {
+        return -1;
     }
-    return NULL;
+    return i;
 }
 
 /* "traces, metrics": the signals a descriptor supports. */
@@ -534,13 +546,15 @@ td_config_undefined(td_config_build *bd, const td_cfg_node *item,
     char q[160];
     size_t n = 0;
 
-    for (size_t i = 0; i < bd->cfg->n_comps[kind] && n < 64; i++) {
+    /* Past the message limit the hint would not be shown: skip it. */
+    for (size_t i = 0; i < bd->cfg->n_comps[kind] && n < 64
+                       && !td_cfg_quiet(bd->ld); i++) {
         names[n++] = bd->cfg->comps[kind][i].id;
     }
     hint = td_cfg_suggest(item->str, names, n);
     td_cfg_node_error(bd->ld, item, "%s %s is used by %s but not defined; "
                       "define it under %s%s%s%s", td_kind_name(kind),
-                      td_config_quote(item->str, q, sizeof(q)), user,
+                      td_cfg_quote(item->str, q, sizeof(q)), user,
                       td_config_sections[kind],
                       hint ? " (did you mean \"" : "", hint ? hint : "",
                       hint ? "\"?)" : "");
@@ -570,6 +584,7 @@ td_config_refs(td_config_build *bd, const td_cfg_node *list, td_kind kind,
         td_cfg_node_error(ld, list, "%s must be a list of %s ids such as "
                           "[a, b], got %s", path, td_kind_name(kind),
                           td_cfg_node_what(list));
+        bd->pipelines_bad = true;
         return 0;
     }
     refs = calloc(list->n ? list->n : 1, sizeof(*refs));
@@ -577,39 +592,47 @@ td_config_refs(td_config_build *bd, const td_cfg_node *list, td_kind kind,
         ld->nomem = true;
         return 0;
     }
+    bd->serial++;
     for (size_t i = 0; i < list->n; i++) {
         const td_cfg_node *item = list->vals[i];
         td_cfg_component *comp;
-        bool dup = false;
+        long at;
 
         if (item->kind != TD_CFG_NODE_SCALAR || item->is_null) {
-            td_cfg_node_error(ld, item, "item %zu of %s must be a %s id, "
-                              "got %s", i + 1, path, td_kind_name(kind),
-                              td_cfg_node_what(item));
+            td_cfg_node_error(ld, item, "item %zu of %s must be %s %s id, "
+                              "got %s", i + 1, path,
+                              kind == TD_KIND_EXPORTER
+                              || kind == TD_KIND_EXTENSION ? "an" : "a",
+                              td_kind_name(kind), td_cfg_node_what(item));
             continue;
         }
-        comp = td_config_find_comp(bd->cfg, kind, item->str);
-        if (comp == NULL) {
-            td_config_undefined(bd, item, kind, user);
+        if (item->bad) {
             continue;
         }
-        for (size_t j = 0; j < n; j++) {
-            dup |= refs[j] == comp;
+        at = td_config_find_comp(bd, kind, item);
+        if (at < 0) {
+            /* A section that is not a map was reported already. */
+            if (!bd->sec_bad[kind]) {
+                td_config_undefined(bd, item, kind, user);
+            }
+            continue;
         }
-        if (dup) {
+        comp = &bd->cfg->comps[kind][at];
+        if (bd->seen[kind][at] == bd->serial) {
             td_cfg_node_error(ld, item, "%s %s is listed twice in %s; "
                               "list each id once", td_kind_name(kind),
-                              td_config_quote(item->str, q, sizeof(q)),
+                              td_cfg_quote(item->str, q, sizeof(q)),
                               path);
             continue;
         }
+        bd->seen[kind][at] = bd->serial;
         comp->used = true;
         if (sig >= 0 && comp->desc != NULL
             && !(comp->desc->signals & TD_SIGNAL_BIT(sig))) {
             td_config_signals(comp->desc->signals, sigs, sizeof(sigs));
             td_cfg_node_error(ld, item, "%s %s does not support %s; it "
                               "supports %s", td_kind_name(kind),
-                              td_config_quote(item->str, q, sizeof(q)),
+                              td_cfg_quote(item->str, q, sizeof(q)),
                               td_signal_name((td_signal) sig), sigs);
             continue;
         }
@@ -636,7 +659,7 @@ td_config_pipeline_id(td_cfg_loader *ld, const td_cfg_node *key)
                                        && strchr(slash + 1, '/') == NULL))) {
         return sig;
     }
-    td_config_quote(key->str, q, sizeof(q));
+    td_cfg_quote(key->str, q, sizeof(q));
     if (sig >= 0) {
         td_cfg_node_error(ld, key, "invalid pipeline id %s; write SIGNAL "
                           "or SIGNAL/NAME with a non-empty NAME and no "
@@ -672,12 +695,13 @@ td_config_pipeline(td_config_build *bd, const td_cfg_node *key,
         bd->ld->nomem = true;
         return;
     }
-    td_config_quote(key->str, q, sizeof(q));
+    td_cfg_quote(key->str, q, sizeof(q));
     snprintf(where, sizeof(where), "service.pipelines.%s", key->str);
     snprintf(user, sizeof(user), "pipeline %s", q);
     td_cfg_parse_block(bd->ld, val, NULL, NULL, NULL, NULL,
                        td_config_pipeline_keys, where, true);
     if (val->kind != TD_CFG_NODE_MAP && !val->is_null) {
+        bd->pipelines_bad = true;
         return;
     }
     for (int i = 0; i < 3; i++) {
@@ -723,6 +747,7 @@ td_config_pipelines(td_config_build *bd, const td_cfg_node *svc_key,
                           "pipeline ids (traces, metrics, logs or "
                           "SIGNAL/NAME) to their lists, got %s",
                           td_cfg_node_what(pl));
+        bd->pipelines_bad = true;
         return;
     }
     if (pl == NULL || pl->kind != TD_CFG_NODE_MAP || pl->n == 0) {
@@ -742,6 +767,8 @@ td_config_pipelines(td_config_build *bd, const td_cfg_node *svc_key,
 
         if (sig >= 0) {
             td_config_pipeline(bd, pl->keys[i], pl->vals[i], sig);
+        } else {
+            bd->pipelines_bad = true;
         }
     }
 }
@@ -765,8 +792,9 @@ td_config_service_section(td_config_build *bd)
     }
     td_cfg_parse_block(ld, svc, td_config_service_keys, &set, NULL, NULL,
                        td_config_service_extra, "service", true);
-    if (svc != NULL && svc->kind != TD_CFG_NODE_MAP) {
-        svc = NULL;
+    if (svc != NULL && svc->kind != TD_CFG_NODE_MAP && !svc->is_null) {
+        /* Reported above; "no pipelines" would only repeat it. */
+        bd->pipelines_bad = true;
     }
     bd->cfg->log_level = td_log_level_parse(
         td_config_log_levels[set.log_level]);
@@ -777,16 +805,25 @@ td_config_service_section(td_config_build *bd)
     }
     td_cfg_free_values(td_config_service_keys, &set);
 
-    td_config_pipelines(bd, key, svc);
+    if (!bd->pipelines_bad) {
+        td_config_pipelines(bd, key, svc);
+    }
     (void) td_config_refs(bd, td_cfg_node_get(svc, "extensions"),
                           TD_KIND_EXTENSION, -1, "service.extensions",
                           "service.extensions", &exts);
     free(exts);
 }
 
+/*
+ * Warns about components that nothing uses. When some pipeline could not
+ * be read, what it would have used is unknown, so nothing is said.
+ */
 static void
 td_config_unused(td_config_build *bd)
 {
+    if (bd->pipelines_bad) {
+        return;
+    }
     for (int kind = 0; kind < TD_KIND_COUNT; kind++) {
         for (size_t i = 0; i < bd->cfg->n_comps[kind]; i++) {
             const td_cfg_component *comp = &bd->cfg->comps[kind][i];
@@ -795,7 +832,7 @@ td_config_unused(td_config_build *bd)
             if (comp->used || comp->desc == NULL) {
                 continue;
             }
-            td_config_quote(comp->id, q, sizeof(q));
+            td_cfg_quote(comp->id, q, sizeof(q));
             if (kind == TD_KIND_EXTENSION) {
                 td_cfg_node_warn(bd->ld, bd->at[kind][i], "extension %s "
                                  "is defined but not listed in "
@@ -869,6 +906,7 @@ td_config_load_ext(const td_config_source *srcs, size_t n_srcs,
     }
     for (int kind = 0; kind < TD_KIND_COUNT; kind++) {
         free(bd.at[kind]);
+        free(bd.seen[kind]);
     }
     td_cfg_node_free(&ld, root);
     if (ld.nomem || ld.n_errors != 0) {

@@ -24,6 +24,13 @@
 #define TD_CFG_MAX_DEPTH 64
 /* Most nodes one load may build, aliases copied; stops alias bombs. */
 #define TD_CFG_MAX_NODES 100000
+/*
+ * Most bytes of scalar text one load may hold, aliases copied: an alias
+ * of one long string repeated stays under the node budget but not this.
+ */
+#define TD_CFG_MAX_BYTES (64u << 20)
+/* Most parts of one --set key ("a::b::c" has three). */
+#define TD_CFG_MAX_SET_PARTS 32
 /* Messages written before the loader only counts further ones. */
 #define TD_CFG_MAX_MSGS 200
 /* Largest config file read. */
@@ -39,7 +46,9 @@ typedef enum td_cfg_node_kind {
  * One node of a parsed document. file points at a string that outlives
  * the load (the source's name or a literal). Positions are 1-based.
  * Scalars: str is NUL-terminated (len bytes, no NUL inside), is_null for
- * plain "", "~" and "null". Maps: keys[i] (scalars) and vals[i]; the
+ * plain "", "~" and "null"; bad when an error about the scalar itself was
+ * reported (a NUL inside, a malformed ${...}), so that no second message
+ * about the same value follows. Maps: keys[i] (scalars) and vals[i]; the
  * hash index (slots, 0 = empty, else index + 1) exists once a map has
  * many keys. Sequences: vals[i]. Each node owns its children.
  */
@@ -52,6 +61,7 @@ struct td_cfg_node {
     bool quoted;                /* scalar written in quotes or a block */
     bool is_null;
     bool flow;                  /* collection written as [..] or {..} */
+    bool bad;                   /* already reported; see above */
     char *str;
     size_t len;
     td_cfg_node **keys;
@@ -67,8 +77,10 @@ typedef struct td_cfg_loader {
     int n_warnings;
     int n_msgs;
     bool nomem;
-    bool over_budget;           /* TD_CFG_MAX_NODES was reached */
-    size_t n_nodes;
+    bool over_nodes;            /* TD_CFG_MAX_NODES was reached */
+    bool over_bytes;            /* TD_CFG_MAX_BYTES was reached */
+    size_t n_nodes;             /* live nodes */
+    size_t n_bytes;             /* live scalar text */
     const td_component_desc *const *extra;
     size_t n_extra;
 } td_cfg_loader;
@@ -95,6 +107,20 @@ void td_cfg_vmsg(td_cfg_loader *ld, bool error, const char *file,
 #define td_cfg_node_warn(ld, node, ...)                                \
     td_cfg_msg((ld), false, (node)->file, (node)->line, (node)->col,    \
                __VA_ARGS__)
+
+/*
+ * True once TD_CFG_MAX_MSGS messages were written: later ones are only
+ * counted, so callers may skip work that only feeds a message (such as
+ * looking for a suggestion).
+ */
+bool td_cfg_quiet(const td_cfg_loader *ld);
+
+/*
+ * Writes s double-quoted into buf (len bytes, at least 16) for a
+ * message: quotes, backslashes and control characters escaped, long
+ * values cut with "...". Returns buf.
+ */
+const char *td_cfg_quote(const char *s, char *buf, size_t len);
 
 /* ---- node tree (config_yaml.c) ---- */
 

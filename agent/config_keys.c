@@ -37,11 +37,7 @@ td_kind_name(td_kind kind)
 
 /* ---- small helpers ---- */
 
-/*
- * Writes s as a double-quoted string for a message: escapes what would
- * break the one-line format and cuts long values.
- */
-static const char *
+const char *
 td_cfg_quote(const char *s, char *buf, size_t len)
 {
     size_t o = 0, i;
@@ -160,24 +156,40 @@ td_cfg_fmt_duration(int64_t ms, char *buf, size_t len)
     }
 }
 
+/* Why a text is not a duration, for messages; compared by address. */
+static const char td_cfg_dur_empty[] = "it is empty";
+static const char td_cfg_dur_negative[] = "a duration cannot be negative";
+static const char td_cfg_dur_no_unit[] =
+    "a number needs a unit: h, m, s or ms";
+static const char td_cfg_dur_unit[] = "the units are h, m, s and ms";
+static const char td_cfg_dur_no_number[] =
+    "a unit needs a number before it";
+static const char td_cfg_dur_fine[] = "it is finer than a millisecond";
+static const char td_cfg_dur_long[] = "it is too long";
+
 /*
  * Go's time.ParseDuration grammar restricted to what a config needs:
  * one or more DECIMAL UNIT parts with units h, m, s and ms, or a bare
  * "0". The result must be whole milliseconds (ms is tandem's clock
  * resolution), so "1.5s" is fine and "0.5ms" is not; no sign, no
- * spaces. Overflow is an error.
+ * spaces. Overflow is an error. On failure *why says what is wrong.
  */
-int
-td_parse_duration(const char *s, int64_t *ms)
+static int
+td_cfg_duration(const char *s, int64_t *ms, const char **why)
 {
     int64_t total = 0;
 
     if (s == NULL || *s == '\0') {
+        *why = td_cfg_dur_empty;
         return TD_EINVAL;
     }
     if (strcmp(s, "0") == 0) {
         *ms = 0;
         return TD_OK;
+    }
+    if (*s == '-') {
+        *why = td_cfg_dur_negative;
+        return TD_EINVAL;
     }
     while (*s != '\0') {
         uint64_t whole = 0, frac = 0, scale = 1, unit;
@@ -185,6 +197,7 @@ td_parse_duration(const char *s, int64_t *ms)
 
         for (; *s >= '0' && *s <= '9'; s++, digits++) {
             if (whole > (UINT64_MAX - 9) / 10) {
+                *why = td_cfg_dur_long;
                 return TD_EINVAL;
             }
             whole = whole * 10 + (uint64_t) (*s - '0');
@@ -193,6 +206,7 @@ td_parse_duration(const char *s, int64_t *ms)
             for (s++; *s >= '0' && *s <= '9'; s++, fdigits++) {
                 if (fdigits >= 12) {
                     if (*s != '0') {
+                        *why = td_cfg_dur_fine;
                         return TD_EINVAL;
                     }
                     continue;
@@ -202,6 +216,8 @@ td_parse_duration(const char *s, int64_t *ms)
             }
         }
         if (digits == 0 && fdigits == 0) {
+            *why = *s == 'h' || *s == 'm' || *s == 's'
+                   ? td_cfg_dur_no_number : td_cfg_dur_unit;
             return TD_EINVAL;
         }
         if (s[0] == 'm' && s[1] == 's') {
@@ -211,19 +227,34 @@ td_parse_duration(const char *s, int64_t *ms)
             unit = *s == 'h' ? 3600000u : *s == 'm' ? 60000u : 1000u;
             s++;
         } else {
+            *why = *s == '\0' ? td_cfg_dur_no_unit : td_cfg_dur_unit;
             return TD_EINVAL;
         }
-        if (frac * unit % scale != 0 || whole > (uint64_t) INT64_MAX / unit) {
+        if (frac * unit % scale != 0) {
+            *why = td_cfg_dur_fine;
+            return TD_EINVAL;
+        }
+        if (whole > (uint64_t) INT64_MAX / unit) {
+            *why = td_cfg_dur_long;
             return TD_EINVAL;
         }
         whole = whole * unit + frac * unit / scale;
         if (whole > (uint64_t) (INT64_MAX - total)) {
+            *why = td_cfg_dur_long;
             return TD_EINVAL;
         }
         total += (int64_t) whole;
     }
     *ms = total;
     return TD_OK;
+}
+
+int
+td_parse_duration(const char *s, int64_t *ms)
+{
+    const char *why;
+
+    return td_cfg_duration(s, ms, &why);
 }
 
 /* What a node is, for "got ...": the quoted value of a scalar. */
@@ -331,6 +362,10 @@ td_cfg_parse_int(const char *s, int64_t *v)
     return TD_OK;
 }
 
+/*
+ * Parses a decimal number. TD_AGAIN for a number too large for a double
+ * (the caller calls that out of range); underflow rounds to zero.
+ */
 static int
 td_cfg_parse_double(const char *s, double *v)
 {
@@ -341,8 +376,11 @@ td_cfg_parse_double(const char *s, double *v)
     }
     errno = 0;
     *v = strtod(s, &end);
-    if (*end != '\0' || errno == ERANGE || !isfinite(*v)) {
+    if (*end != '\0' || end == s) {
         return TD_EINVAL;
+    }
+    if (!isfinite(*v) || (errno == ERANGE && fabs(*v) > 1.0)) {
+        return TD_AGAIN;
     }
     return TD_OK;
 }
@@ -358,6 +396,7 @@ td_cfg_scalar(const td_cfg_key *k, const char *s, void *cfg, char *why,
 {
     void *f = td_cfg_field(cfg, k);
     char exp[256], q[128], range[96];
+    const char *bad;
     int64_t iv;
     double dv;
     int rc;
@@ -400,21 +439,29 @@ td_cfg_scalar(const td_cfg_key *k, const char *s, void *cfg, char *why,
         }
         break;
     case TD_CFG_DOUBLE:
-        if (td_cfg_parse_double(s, &dv) != TD_OK) {
+        rc = td_cfg_parse_double(s, &dv);
+        if (rc == TD_EINVAL) {
             break;
         }
-        if (td_cfg_ranged(k) && (dv < (double) k->min
-                                 || dv > (double) k->max)) {
+        if (rc == TD_AGAIN || (td_cfg_ranged(k) && (dv < (double) k->min
+                                                    || dv > (double) k->max))) {
             td_cfg_range_text(k, range, sizeof(range));
             snprintf(why, len, "%s is out of range; it must be %s",
-                     td_cfg_quote(s, q, sizeof(q)), range);
+                     td_cfg_quote(s, q, sizeof(q)),
+                     td_cfg_ranged(k) ? range : "a finite number");
             return TD_EINVAL;
         }
         *(double *) f = dv;
         return TD_OK;
     case TD_CFG_DURATION:
-        if (td_parse_duration(s, &iv) != TD_OK) {
-            break;
+        if (td_cfg_duration(s, &iv, &bad) != TD_OK) {
+            if (bad != td_cfg_dur_long || !td_cfg_ranged(k)) {
+                td_cfg_expected(k, exp, sizeof(exp));
+                snprintf(why, len, "expected %s, got %s (%s)", exp,
+                         td_cfg_quote(s, q, sizeof(q)), bad);
+                return TD_EINVAL;
+            }
+            iv = INT64_MAX;
         }
         if (td_cfg_ranged(k) && (iv < k->min || iv > k->max)) {
             td_cfg_range_text(k, range, sizeof(range));
@@ -720,6 +767,12 @@ td_cfg_unknown(td_cfg_ctx *c, const td_cfg_node *key, const char *path,
     td_buf list = TD_BUF_INIT;
     size_t n;
 
+    c->errors++;
+    if (td_cfg_quiet(c->ld)) {
+        /* Only counted: spare the list and the suggestion. */
+        td_cfg_node_error(c->ld, key, "unknown key");
+        return;
+    }
     n = td_cfg_names(keys, names, 0);
     n = td_cfg_names(keys2, names, n);
     for (size_t i = 0; extra != NULL && extra[i] != NULL
@@ -735,7 +788,6 @@ td_cfg_unknown(td_cfg_ctx *c, const td_cfg_node *key, const char *path,
     td_cfg_where(c, path, where, sizeof(where));
     td_cfg_keyname(c, path, key->str, name, sizeof(name));
     hint = td_cfg_suggest(key->str, names, n);
-    c->errors++;
     if (n == 0) {
         td_cfg_node_error(c->ld, key, "unknown key %s in %s; it takes no "
                           "keys", name, where);
@@ -779,6 +831,10 @@ td_cfg_value(td_cfg_ctx *c, const td_cfg_key *k, const td_cfg_node *key,
         rc = TD_EINVAL;
     } else if (val->kind == TD_CFG_NODE_SCALAR && val->is_null) {
         /* "key:" with nothing after it keeps the default. */
+        return;
+    } else if (val->kind == TD_CFG_NODE_SCALAR && val->bad) {
+        /* Reported already; counted so that validate does not run. */
+        c->errors++;
         return;
     } else if (k->type == TD_CFG_STRLIST || k->type == TD_CFG_STRMAP) {
         rc = td_cfg_collection(k, val, cfg, why, sizeof(why), &bad);
@@ -882,6 +938,15 @@ td_cfg_required(td_cfg_loader *ld, const td_cfg_node *map,
             continue;
         }
         errors++;
+        if (v != NULL) {
+            /* Written without a value: point at the key. */
+            long i = td_cfg_node_find(map, k->name, strlen(k->name));
+
+            td_cfg_node_error(ld, map->keys[i], "key \"%s\" in %s is "
+                              "required but has no value; it has no "
+                              "default, so give it one", sub, where);
+            continue;
+        }
         td_cfg_node_error(ld, at, "missing required key \"%s\" in %s; it "
                           "has no default, so add it", sub, where);
     }

@@ -32,6 +32,9 @@ typedef struct td_cfg_yaml {
     const char *text;
     size_t len;
     int col_off;
+    bool bom;                   /* the text starts with a UTF-8 BOM */
+    size_t last_line;           /* libyaml's 0-based line of the end */
+    size_t last_col;            /* and its 0-based column there */
     td_cfg_anchor *anchors;
     size_t n_anchors, cap_anchors;
     /* Nodes dropped while parsing (duplicates); anchors may point in. */
@@ -49,7 +52,7 @@ td_cfg_node_new(td_cfg_loader *ld, td_cfg_node_kind kind, const char *file,
     td_cfg_node *n;
 
     if (ld->n_nodes >= TD_CFG_MAX_NODES) {
-        ld->over_budget = true;
+        ld->over_nodes = true;
         return NULL;
     }
     n = calloc(1, sizeof(*n));
@@ -66,37 +69,39 @@ td_cfg_node_new(td_cfg_loader *ld, td_cfg_node_kind kind, const char *file,
 }
 
 /*
- * Frees a node and its children and returns how many nodes that was:
- * the budget counts live nodes, and nodes do not point at their loader.
+ * Frees a node and its children and adds up how many nodes and bytes of
+ * scalar text that was: the budgets count what is live, and nodes do not
+ * point at their loader. Recursion is bounded by TD_CFG_MAX_DEPTH.
  */
-static size_t
-td_cfg_yaml_free_count(td_cfg_node *n)
+static void
+td_cfg_yaml_free_count(td_cfg_node *n, size_t *nodes, size_t *bytes)
 {
-    size_t count = 1;
-
     if (n == NULL) {
-        return 0;
+        return;
     }
     for (size_t i = 0; i < n->n; i++) {
         if (n->keys != NULL) {
-            count += td_cfg_yaml_free_count(n->keys[i]);
+            td_cfg_yaml_free_count(n->keys[i], nodes, bytes);
         }
-        count += td_cfg_yaml_free_count(n->vals[i]);
+        td_cfg_yaml_free_count(n->vals[i], nodes, bytes);
     }
+    (*nodes)++;
+    *bytes += n->str != NULL ? n->len : 0;
     free(n->keys);
     free(n->vals);
     free(n->slots);
     free(n->str);
     free(n);
-    return count;
 }
 
 void
 td_cfg_node_free(td_cfg_loader *ld, td_cfg_node *n)
 {
-    size_t count = td_cfg_yaml_free_count(n);
+    size_t nodes = 0, bytes = 0;
 
-    ld->n_nodes = count > ld->n_nodes ? 0 : ld->n_nodes - count;
+    td_cfg_yaml_free_count(n, &nodes, &bytes);
+    ld->n_nodes = nodes > ld->n_nodes ? 0 : ld->n_nodes - nodes;
+    ld->n_bytes = bytes > ld->n_bytes ? 0 : ld->n_bytes - bytes;
 }
 
 const char *
@@ -242,14 +247,21 @@ td_cfg_node_add(td_cfg_loader *ld, td_cfg_node *coll, td_cfg_node *key,
     return TD_OK;
 }
 
-/* Makes a scalar node holding a copy of s (len bytes). */
+/*
+ * Makes a scalar node holding a copy of s (len bytes). NULL when out of
+ * memory or past a budget (the loader's flags say which).
+ */
 static td_cfg_node *
 td_cfg_yaml_scalar(td_cfg_loader *ld, const char *file, int line, int col,
                    const char *s, size_t len)
 {
-    td_cfg_node *n = td_cfg_node_new(ld, TD_CFG_NODE_SCALAR, file, line,
-                                     col);
+    td_cfg_node *n;
 
+    if (len > TD_CFG_MAX_BYTES - ld->n_bytes) {
+        ld->over_bytes = true;
+        return NULL;
+    }
+    n = td_cfg_node_new(ld, TD_CFG_NODE_SCALAR, file, line, col);
     if (n == NULL) {
         return NULL;
     }
@@ -262,6 +274,7 @@ td_cfg_yaml_scalar(td_cfg_loader *ld, const char *file, int line, int col,
     memcpy(n->str, s, len);
     n->str[len] = '\0';
     n->len = len;
+    ld->n_bytes += len;
     return n;
 }
 
@@ -286,6 +299,7 @@ td_cfg_yaml_copy(td_cfg_loader *ld, const td_cfg_node *src, int depth)
             n->end_col = src->end_col;
             n->quoted = src->quoted;
             n->is_null = src->is_null;
+            n->bad = src->bad;
         }
         return n;
     }
@@ -315,17 +329,66 @@ td_cfg_yaml_copy(td_cfg_loader *ld, const td_cfg_node *src, int depth)
 
 /* ---- parsing ---- */
 
-static int
-td_cfg_yaml_line(const td_cfg_yaml *y, const yaml_mark_t *m)
+/*
+ * Finds where the text ends the way libyaml counts lines (LF, CR, CRLF,
+ * NEL, LS, PS) and columns (characters), so that an error at the end of
+ * a text without a final line break is reported on its last line rather
+ * than on a line that does not exist.
+ */
+static void
+td_cfg_yaml_find_end(td_cfg_yaml *y)
 {
-    (void) y;
-    return (int) m->line + 1;
+    const unsigned char *t = (const unsigned char *) y->text;
+    size_t i = 0;
+
+    y->bom = y->len >= 3 && t[0] == 0xEF && t[1] == 0xBB && t[2] == 0xBF;
+    i = y->bom ? 3 : 0;
+    while (i < y->len) {
+        size_t brk = 0;
+
+        if (t[i] == '\n') {
+            brk = 1;
+        } else if (t[i] == '\r') {
+            brk = i + 1 < y->len && t[i + 1] == '\n' ? 2 : 1;
+        } else if (t[i] == 0xC2 && i + 1 < y->len && t[i + 1] == 0x85) {
+            brk = 2;
+        } else if (t[i] == 0xE2 && i + 2 < y->len && t[i + 1] == 0x80
+                   && (t[i + 2] == 0xA8 || t[i + 2] == 0xA9)) {
+            brk = 3;
+        }
+        if (brk != 0) {
+            y->last_line++;
+            y->last_col = 0;
+            i += brk;
+            continue;
+        }
+        y->last_col += (t[i] & 0xC0) != 0x80;
+        i++;
+    }
 }
 
 static int
+td_cfg_yaml_line(const td_cfg_yaml *y, const yaml_mark_t *m)
+{
+    size_t line = m->line > y->last_line ? y->last_line : m->line;
+
+    return (int) line + 1;
+}
+
+/* Columns count characters; a BOM is not one a person can see. */
+static int
 td_cfg_yaml_col(const td_cfg_yaml *y, const yaml_mark_t *m)
 {
-    return (int) m->column + 1 + (m->line == 0 ? y->col_off : 0);
+    size_t col = m->column;
+    bool first = m->line == 0;
+
+    if (m->line > y->last_line) {
+        col = y->last_col;
+        first = y->last_line == 0;
+    } else if (first && y->bom && col > 0) {
+        col--;
+    }
+    return (int) col + 1 + (first ? y->col_off : 0);
 }
 
 /* Where byte offset off of the text is, for reader errors. */
@@ -335,7 +398,7 @@ td_cfg_yaml_offset_pos(const td_cfg_yaml *y, size_t off, int *line,
 {
     *line = 1;
     *col = 1 + y->col_off;
-    for (size_t i = 0; i < off && i < y->len; i++) {
+    for (size_t i = y->bom ? 3 : 0; i < off && i < y->len; i++) {
         if (y->text[i] == '\n') {
             (*line)++;
             *col = 1;
@@ -345,11 +408,36 @@ td_cfg_yaml_offset_pos(const td_cfg_yaml *y, size_t off, int *line,
     }
 }
 
+/*
+ * True when the character at a mark is a tab. libyaml's mark index counts
+ * characters (a BOM included), not bytes.
+ */
+static bool
+td_cfg_yaml_tab_at(const td_cfg_yaml *y, const yaml_mark_t *m)
+{
+    size_t chars = 0;
+
+    for (size_t i = 0; i < y->len; i++) {
+        if (((unsigned char) y->text[i] & 0xC0) == 0x80) {
+            continue;
+        }
+        if (chars++ == m->index) {
+            return y->text[i] == '\t';
+        }
+    }
+    return false;
+}
+
+/*
+ * Reports libyaml's error with its position. libyaml's sentences name
+ * the problem; two common causes get a hint on what is allowed.
+ */
 static void
 td_cfg_yaml_syntax_error(td_cfg_yaml *y)
 {
     const yaml_parser_t *p = &y->parser;
     const char *problem = p->problem ? p->problem : "invalid YAML";
+    const char *hint = "";
     int line, col;
 
     y->fatal = true;
@@ -359,19 +447,24 @@ td_cfg_yaml_syntax_error(td_cfg_yaml *y)
     }
     if (p->error == YAML_READER_ERROR) {
         td_cfg_yaml_offset_pos(y, p->problem_offset, &line, &col);
-        td_cfg_msg(y->ld, true, y->file, line, col, "%s", problem);
+        td_cfg_msg(y->ld, true, y->file, line, col, "%s; a config must be "
+                   "UTF-8 text without control characters other than tab "
+                   "and line breaks", problem);
         return;
     }
     line = td_cfg_yaml_line(y, &p->problem_mark);
     col = td_cfg_yaml_col(y, &p->problem_mark);
+    if (td_cfg_yaml_tab_at(y, &p->problem_mark)) {
+        hint = "; YAML does not allow tabs for indentation, use spaces";
+    }
     if (p->context == NULL) {
-        td_cfg_msg(y->ld, true, y->file, line, col, "%s", problem);
+        td_cfg_msg(y->ld, true, y->file, line, col, "%s%s", problem, hint);
         return;
     }
     td_cfg_msg(y->ld, true, y->file, line, col,
-               "%s (%s at line %d, column %d)", problem, p->context,
+               "%s (%s at line %d, column %d)%s", problem, p->context,
                td_cfg_yaml_line(y, &p->context_mark),
-               td_cfg_yaml_col(y, &p->context_mark));
+               td_cfg_yaml_col(y, &p->context_mark), hint);
 }
 
 static int
@@ -435,7 +528,7 @@ td_cfg_yaml_anchor(td_cfg_yaml *y, const yaml_char_t *name, td_cfg_node *n)
     return TD_OK;
 }
 
-/* Reports why a node could not be made: memory, budget or depth. */
+/* Reports why a node could not be made: memory, a budget or depth. */
 static void
 td_cfg_yaml_no_node(td_cfg_yaml *y, const char *file, int line, int col)
 {
@@ -443,11 +536,18 @@ td_cfg_yaml_no_node(td_cfg_yaml *y, const char *file, int line, int col)
     if (y->ld->nomem) {
         return;
     }
-    if (y->ld->over_budget) {
+    if (y->ld->over_nodes) {
         td_cfg_msg(y->ld, true, file, line, col,
                    "the configuration grows past %d nodes once aliases "
                    "are expanded; remove the alias chain that multiplies "
                    "it", TD_CFG_MAX_NODES);
+        return;
+    }
+    if (y->ld->over_bytes) {
+        td_cfg_msg(y->ld, true, file, line, col,
+                   "the configuration grows past %u MiB of text once "
+                   "aliases are expanded; remove the aliases that repeat "
+                   "long values", TD_CFG_MAX_BYTES >> 20);
         return;
     }
     td_cfg_msg(y->ld, true, file, line, col,
@@ -473,9 +573,11 @@ td_cfg_yaml_alias(td_cfg_yaml *y, const yaml_event_t *ev, int depth)
         }
         return n;
     }
+    /* libyaml allows only [0-9A-Za-z_-] in names; cut long ones. */
     td_cfg_msg(y->ld, true, y->file, line, col,
-               "alias \"*%s\" refers to no anchor defined before it "
-               "(write \"&%s\" on an earlier value)", name, name);
+               "alias \"*%.64s\" refers to no anchor defined before it; "
+               "write \"&%.64s\" on an earlier value, or quote the value "
+               "if it is not meant as an alias", name, name);
     y->fatal = true;
     return NULL;
 }
@@ -508,8 +610,12 @@ td_cfg_yaml_scalar_ev(td_cfg_yaml *y, const yaml_event_t *ev)
                      || strcmp(n->str, "NULL") == 0;
     }
     if (memchr(s, '\0', len) != NULL) {
-        td_cfg_node_error(y->ld, n, "a value contains a NUL character, "
-                          "which tandem does not accept");
+        td_cfg_node_error(y->ld, n, "this text contains a NUL character "
+                          "(\\0), which tandem does not accept in a key "
+                          "or value; remove it");
+        /* Keep the invariant that str holds no NUL within len. */
+        n->len = strlen(n->str);
+        n->bad = true;
     }
     return n;
 }
@@ -598,9 +704,11 @@ td_cfg_yaml_pair(td_cfg_yaml *y, td_cfg_node *map, td_cfg_node *key,
         td_cfg_yaml_orphan(y, val);
         return;
     }
-    if (key->is_null) {
-        td_cfg_node_error(y->ld, key, "a key is empty; write a name "
-                          "before the colon");
+    if (key->is_null || key->bad) {
+        if (!key->bad) {
+            td_cfg_node_error(y->ld, key, "a key is empty; write a name "
+                              "before the colon");
+        }
         td_cfg_yaml_orphan(y, key);
         td_cfg_yaml_orphan(y, val);
         return;
@@ -608,11 +716,12 @@ td_cfg_yaml_pair(td_cfg_yaml *y, td_cfg_node *map, td_cfg_node *key,
     dup = td_cfg_node_find(map, key->str, key->len);
     if (dup >= 0) {
         const td_cfg_node *first = map->keys[dup];
+        char q[160];
 
-        td_cfg_node_error(y->ld, key, "duplicate key \"%s\"; it is "
-                          "already set at line %d, column %d, so remove "
-                          "one of them", key->str, first->line,
-                          first->col);
+        td_cfg_node_error(y->ld, key, "duplicate key %s; it is already "
+                          "set at line %d, column %d, so remove one of "
+                          "them", td_cfg_quote(key->str, q, sizeof(q)),
+                          first->line, first->col);
         td_cfg_yaml_orphan(y, key);
         td_cfg_yaml_orphan(y, val);
         return;
@@ -779,6 +888,7 @@ td_cfg_yaml_parse(td_cfg_loader *ld, const char *file, const char *text,
     y.text = text;
     y.len = len;
     y.col_off = col_off;
+    td_cfg_yaml_find_end(&y);
     *root = NULL;
     if (!yaml_parser_initialize(&y.parser)) {
         ld->nomem = true;
@@ -914,6 +1024,13 @@ td_cfg_yaml_set(td_cfg_loader *ld, td_cfg_node *root, const char *arg)
 
         if (end == NULL || end > eq) {
             end = eq;
+        }
+        if (n_segs == TD_CFG_MAX_SET_PARTS) {
+            td_cfg_msg(ld, true, td_cfg_set_file, 1, (int) (p - arg) + 1,
+                       "--set key \"%.*s...\" has more than %d parts; no "
+                       "config key is nested that deep", (int) (p - arg),
+                       arg, TD_CFG_MAX_SET_PARTS);
+            goto out;
         }
         if (n_segs == cap) {
             size_t *s2, *l2;
@@ -1074,6 +1191,7 @@ td_cfg_yaml_expand_scalar(td_cfg_loader *ld, td_cfg_node *n)
 
     while (i < n->len) {
         const char *close;
+        size_t ref_len;
         int line, col;
 
         if (s[i] != '$' || i + 1 >= n->len
@@ -1103,12 +1221,15 @@ td_cfg_yaml_expand_scalar(td_cfg_loader *ld, td_cfg_node *n)
             break;
         }
         td_cfg_yaml_scalar_pos(n, i, &line, &col);
+        ref_len = close ? (size_t) (close - s) + 1 - i : n->len - i;
         td_cfg_msg(ld, true, n->file, line, col,
-                   "malformed variable reference \"%.*s\"; write "
-                   "${env:NAME}, ${NAME} or ${env:NAME:-default}, and $$ "
-                   "for a literal $",
-                   close ? (int) (close - s - i) + 1 : (int) (n->len - i),
-                   s + i);
+                   "malformed variable reference \"%.*s%s\"; write "
+                   "${env:NAME}, ${NAME} or ${env:NAME:-default} (NAME of "
+                   "letters, digits and _, not starting with a digit), "
+                   "and $$ for a literal $",
+                   ref_len > 64 ? 64 : (int) ref_len, s + i,
+                   ref_len > 64 ? "..." : "");
+        n->bad = true;
         td_buf_free(&out);
         return;
     }
@@ -1116,6 +1237,9 @@ td_cfg_yaml_expand_scalar(td_cfg_loader *ld, td_cfg_node *n)
         td_buf_free(&out);
         return;
     }
+    /* Environment text is trusted: it is counted but not limited. */
+    ld->n_bytes -= ld->n_bytes < n->len ? ld->n_bytes : n->len;
+    ld->n_bytes += out.len;
     free(n->str);
     if (out.data == NULL) {
         n->str = strdup("");

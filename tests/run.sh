@@ -3,7 +3,7 @@
 # errors; then with AddressSanitizer + UndefinedBehaviorSanitizer) and runs
 # the whole suite with CTest: unit tests, fuzz corpus replays and the
 # end-to-end tests against real peers, first on the sanitizer build, then
-# on the plain one. The ThreadSanitizer build of the unit tests runs too.
+# on the plain one. The ThreadSanitizer build runs them all too.
 # Exit status is the last CTest's; any earlier failure stops the script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +27,8 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 echo "== sanitizer builds: every test under ASan+UBSan"
 ctest --test-dir build-asan --output-on-failure
-echo "== sanitizer builds: unit tests under TSan"
-ctest --test-dir build-tsan --output-on-failure -R '^unit/'
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+echo "== sanitizer builds: every test under TSan"
+ctest --test-dir build-tsan --output-on-failure
 echo "== the whole suite"
 ctest --test-dir build --output-on-failure
