@@ -682,6 +682,62 @@ test_shutdown_drops_at_deadline(void)
     td_self_reset();
 }
 
+/*
+ * A delivery ticket shared by two exporters leaves the in-flight gauge
+ * only when both are done: one sends, the other drops at its deadline.
+ */
+static void
+test_flight_ticket(void)
+{
+    td_exporter_settings s = test_settings();
+    td_gauge g;
+    fake ok, bad;
+    td_exporter *xa, *xb;
+    td_flight *f;
+    td_batch *b;
+    char err[256];
+
+    fake_init(&ok);
+    fake_init(&bad);
+    bad.rc_always = TD_AGAIN;
+    td_self_reset();
+    td_log_set_level(TD_LOG_ERROR);
+    atomic_init(&g.v, 0);
+    xa = td_exporter_new("fake/ticket_a", &fake_desc, &ok, &s);
+    s.initial_interval_ms = 1000;
+    xb = td_exporter_new("fake/ticket_b", &fake_desc, &bad, &s);
+    TT_CHECK(xa != NULL && xb != NULL);
+    if (xa == NULL || xb == NULL) {
+        return;
+    }
+    TT_CHECK_INT(td_exporter_start(xa, err, sizeof(err)), TD_OK);
+    TT_CHECK_INT(td_exporter_start(xb, err, sizeof(err)), TD_OK);
+
+    b = test_batch(7);
+    td_gauge_add(&g, 7);
+    f = td_flight_new(&g, 7, 2);
+    TT_CHECK(f != NULL);
+    TT_CHECK_INT(td_exporter_reserve(xa), TD_OK);
+    TT_CHECK_INT(td_exporter_reserve(xb), TD_OK);
+    td_exporter_commit(xa, b, f);
+    td_exporter_commit(xb, b, f);
+    td_batch_unref(b);
+
+    TT_CHECK(test_wait_calls(&ok, 1, 2000));
+    TT_CHECK(test_wait_calls(&bad, 1, 2000));
+    fake_sleep_ms(20);
+    TT_CHECK_INT(atomic_load(&g.v), 7);     /* b is still retrying */
+
+    td_exporter_shutdown(xa, td_mono_ms() + 1000);
+    td_exporter_shutdown(xb, td_mono_ms() + 100);
+    TT_CHECK_INT(test_counter("sent", "fake/ticket_a"), 7);
+    TT_CHECK_INT(test_counter("dropped", "fake/ticket_b"), 7);
+    TT_CHECK_INT(atomic_load(&g.v), 0);
+    td_exporter_destroy(xa);
+    td_exporter_destroy(xb);
+    td_self_reset();
+}
+
 typedef struct test_shut_arg {
     td_exporter *x;
     int64_t deadline;
@@ -864,6 +920,7 @@ static const tt_case cases[] = {
     {"no_queue_sync", test_no_queue_sync},
     {"metrics_registered", test_metrics_registered},
     {"start_failure", test_start_failure},
+    {"flight_ticket", test_flight_ticket},
     {NULL, NULL}
 };
 
