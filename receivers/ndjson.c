@@ -47,7 +47,7 @@ td_ndjson_framer_free(td_ndjson_framer *fr)
     fr->buf = NULL;
     fr->len = fr->cap = 0;
     fr->orig = 0;
-    fr->over = fr->emitted = false;
+    fr->cr = fr->emitted = false;
 }
 
 /* Forgets the line handed out last; a buffer grown by a huge line goes. */
@@ -56,7 +56,7 @@ ndjson_framer_reset(td_ndjson_framer *fr)
 {
     fr->len = 0;
     fr->orig = 0;
-    fr->over = false;
+    fr->cr = false;
     fr->emitted = false;
     if (fr->cap > NDJSON_BUF_KEEP) {
         free(fr->buf);
@@ -91,13 +91,27 @@ ndjson_framer_append(td_ndjson_framer *fr, const char *data, size_t n)
     return TD_OK;
 }
 
+/*
+ * Hands out the buffered line. A \r that ended it belongs to the line
+ * end: it is not counted, and it was kept in buf only when it fell
+ * within max (it was the byte at orig - 1).
+ */
 static void
 ndjson_framer_line(td_ndjson_framer *fr, td_ndjson_line *line)
 {
+    uint64_t orig = fr->orig;
+    size_t len = fr->len;
+
+    if (fr->cr) {
+        if (orig <= fr->max) {
+            len--;
+        }
+        orig--;
+    }
     line->ptr = fr->buf != NULL ? fr->buf : "";
-    line->len = fr->len;
-    line->orig_len = fr->orig;
-    line->truncated = fr->over;
+    line->len = len;
+    line->orig_len = orig;
+    line->truncated = orig > fr->max;
     fr->emitted = true;
 }
 
@@ -116,10 +130,12 @@ td_ndjson_frame(td_ndjson_framer *fr, const char *data, size_t len,
 
     /* A whole line inside data is handed out in place, without a copy. */
     if (nl != NULL && fr->orig == 0) {
+        size_t n = seg > 0 && data[seg - 1] == '\r' ? seg - 1 : seg;
+
         line->ptr = data;
-        line->len = seg < fr->max ? seg : fr->max;
-        line->orig_len = seg;
-        line->truncated = seg > fr->max;
+        line->len = n < fr->max ? n : fr->max;
+        line->orig_len = n;
+        line->truncated = n > fr->max;
         *used = seg + 1;
         return 1;
     }
@@ -133,8 +149,8 @@ td_ndjson_frame(td_ndjson_framer *fr, const char *data, size_t len,
         return TD_ENOMEM;
     }
     fr->orig += seg;
-    if (seg > keep) {
-        fr->over = true;
+    if (seg > 0) {
+        fr->cr = data[seg - 1] == '\r';
     }
     if (nl == NULL) {
         *used = len;
@@ -696,6 +712,91 @@ ndjson_attrs_add(td_ndjson_builder *bld, td_attrs *attrs, const char *key)
     return td_attrs_add(bld->b, attrs, fixed, len);
 }
 
+/* Up to this many pairs, duplicate keys are found by comparing all. */
+#define NDJSON_DEDUP_SCAN 16
+
+typedef struct ndjson_keyref {
+    td_str key;
+    uint32_t idx;
+} ndjson_keyref;
+
+static bool
+ndjson_same_key(td_str a, td_str b)
+{
+    return a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0;
+}
+
+/* Orders by key, then by position, so that the last of a run is kept. */
+static int
+ndjson_keyref_cmp(const void *pa, const void *pb)
+{
+    const ndjson_keyref *a = pa, *b = pb;
+    size_t n = a->key.len < b->key.len ? a->key.len : b->key.len;
+    int c = memcmp(a->key.ptr, b->key.ptr, n);
+
+    if (c != 0) {
+        return c;
+    }
+    if (a->key.len != b->key.len) {
+        return a->key.len < b->key.len ? -1 : 1;
+    }
+    return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/*
+ * OTLP requires the keys of attributes and of a kvlist to be unique;
+ * RFC 8259 (section 4) leaves a repeated name to the parser. As in
+ * ECMAScript's JSON.parse the last value wins: earlier pairs with the
+ * same key are removed and the survivors keep their order. Long lists
+ * are sorted (in the scratch arena) so that a line of many keys cannot
+ * cost quadratic time.
+ */
+static int
+ndjson_dedup(td_ndjson_builder *bld, td_attrs *attrs)
+{
+    uint32_t n = attrs->n, o = 0;
+    td_kv *items = attrs->items;
+    ndjson_keyref *refs;
+    bool *drop;
+
+    if (n < 2) {
+        return TD_OK;
+    }
+    drop = td_arena_calloc(bld->scratch, n, sizeof(*drop));
+    if (drop == NULL) {
+        return TD_ENOMEM;
+    }
+    if (n <= NDJSON_DEDUP_SCAN) {
+        for (uint32_t i = 0; i + 1 < n; i++) {
+            for (uint32_t j = i + 1; j < n && !drop[i]; j++) {
+                drop[i] = ndjson_same_key(items[i].key, items[j].key);
+            }
+        }
+    } else {
+        refs = td_arena_alloc(bld->scratch, (size_t) n * sizeof(*refs));
+        if (refs == NULL) {
+            return TD_ENOMEM;
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            refs[i].key = items[i].key;
+            refs[i].idx = i;
+        }
+        qsort(refs, n, sizeof(*refs), ndjson_keyref_cmp);
+        for (uint32_t i = 0; i + 1 < n; i++) {
+            if (ndjson_same_key(refs[i].key, refs[i + 1].key)) {
+                drop[refs[i].idx] = true;
+            }
+        }
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (!drop[i]) {
+            items[o++] = items[i];
+        }
+    }
+    attrs->n = o;
+    return TD_OK;
+}
+
 static bool
 ndjson_is_num_char(char c)
 {
@@ -845,7 +946,7 @@ ndjson_value(td_ndjson_builder *bld, const cJSON *it, const char *tok,
                 return rc;
             }
         }
-        return TD_OK;
+        return ndjson_dedup(bld, &out->u.map);
     default:
         out->type = TD_VAL_EMPTY;
         return TD_OK;
@@ -951,7 +1052,13 @@ ndjson_time_key(const char *key)
            || ndjson_key_is(key, "time", "ts");
 }
 
-/* What the well-known keys of one line have already set. */
+/*
+ * What the well-known keys of one line have already set. Of the keys
+ * that share a field (timestamp, @timestamp, time, ts; level, severity;
+ * message, msg) the first whose value is usable sets it; an unusable
+ * value (an unknown level, a time that does not parse) leaves the field
+ * to a later key and stays an attribute.
+ */
 typedef struct ndjson_seen {
     bool time, level, msg, trace, span, service;
 } ndjson_seen;
@@ -968,19 +1075,20 @@ ndjson_known(td_ndjson_builder *bld, td_log_record *rec, ndjson_seen *seen,
     int rc;
 
     if (!seen->time && ndjson_time_key(k)) {
-        seen->time = true;
         if (ndjson_time(rec, c, tok, tok_len) == TD_OK) {
+            seen->time = true;
             return 1;
         }
-        rec->time_unix_nano = 0;
-        ndjson_err(bld, "unparseable timestamp in \"%s\"",
-                   k[0] == '@' ? "@timestamp" : k);
+        ndjson_err(bld, "unparseable timestamp in \"%s\"", k);
         return 0;
     }
     if (!seen->level && ndjson_key_is(k, "level", "severity")) {
-        seen->level = true;
         rc = ndjson_level(bld, rec, c, tok, tok_len);
-        return rc == TD_ENOMEM ? rc : rc == TD_OK;
+        if (rc == TD_OK) {
+            seen->level = true;
+            return 1;
+        }
+        return rc == TD_ENOMEM ? rc : 0;
     }
     if (!seen->msg && ndjson_key_is(k, "message", "msg")) {
         seen->msg = true;
@@ -1065,7 +1173,7 @@ ndjson_map_object(td_ndjson_builder *bld, const cJSON *root,
             return rc;
         }
     }
-    return TD_OK;
+    return ndjson_dedup(bld, &rec->attrs);
 }
 
 /* A line kept as it is: the body is its text. */
@@ -1095,51 +1203,112 @@ ndjson_put_default(td_ndjson_builder *bld, td_log_record *rec,
     return td_attrs_put_str(bld->b, &rec->attrs, key, val, strlen(val));
 }
 
-/* The attributes every record gets after its own keys. */
+/*
+ * The value of one of the receiver's own keys in the record: the line's
+ * value for that key when it has one (it is replaced), else a new pair.
+ * What the receiver observed (the peer, why a line was not parsed) must
+ * not be hidden or forged by the line. NULL on ENOMEM.
+ */
+static td_value *
+ndjson_own(td_ndjson_builder *bld, td_log_record *rec, const char *key)
+{
+    td_str k = {key, strlen(key)};
+
+    for (uint32_t i = 0; i < rec->attrs.n; i++) {
+        if (ndjson_same_key(rec->attrs.items[i].key, k)) {
+            return &rec->attrs.items[i].val;
+        }
+    }
+    return td_attrs_add(bld->b, &rec->attrs, k.ptr, k.len);
+}
+
+static int
+ndjson_own_bool(td_ndjson_builder *bld, td_log_record *rec, const char *key)
+{
+    td_value *v = ndjson_own(bld, rec, key);
+
+    if (v == NULL) {
+        return TD_ENOMEM;
+    }
+    v->type = TD_VAL_BOOL;
+    v->u.b = true;
+    return TD_OK;
+}
+
+static int
+ndjson_own_int(td_ndjson_builder *bld, td_log_record *rec, const char *key,
+               int64_t val)
+{
+    td_value *v = ndjson_own(bld, rec, key);
+
+    if (v == NULL) {
+        return TD_ENOMEM;
+    }
+    v->type = TD_VAL_INT;
+    v->u.i = val;
+    return TD_OK;
+}
+
+static int
+ndjson_own_str(td_ndjson_builder *bld, td_log_record *rec, const char *key,
+               const char *val, size_t len)
+{
+    td_str s = td_batch_str(bld->b, val, len);
+    td_value *v = s.ptr != NULL ? ndjson_own(bld, rec, key) : NULL;
+
+    if (v == NULL) {
+        return TD_ENOMEM;
+    }
+    v->type = TD_VAL_STR;
+    v->u.s = s;
+    return TD_OK;
+}
+
+/*
+ * The attributes every record gets after its own keys: the receiver's
+ * flags, the configured attributes (where the line has no such key) and
+ * the peer.
+ */
 static int
 ndjson_finish(td_ndjson_builder *bld, td_log_record *rec,
               const td_ndjson_line *line)
 {
     const td_cfg_strmap *attrs = bld->opts.attributes;
-    td_batch *b = bld->b;
     int rc = TD_OK;
 
     if (bld->bad_utf8) {
-        rc |= td_attrs_put_bool(b, &rec->attrs, "tandem.invalid_utf8", 1);
+        rc |= ndjson_own_bool(bld, rec, "tandem.invalid_utf8");
     }
     if (bld->err_len > 0) {
-        rc |= td_attrs_put_str(b, &rec->attrs, "tandem.parse_error",
-                               bld->err, bld->err_len);
+        rc |= ndjson_own_str(bld, rec, "tandem.parse_error", bld->err,
+                             bld->err_len);
     }
     if (line->truncated) {
-        rc |= td_attrs_put_bool(b, &rec->attrs, "tandem.truncated", 1);
-        rc |= td_attrs_put_int(b, &rec->attrs, "tandem.original_size",
-                               (int64_t) line->orig_len);
+        rc |= ndjson_own_bool(bld, rec, "tandem.truncated");
+        rc |= ndjson_own_int(bld, rec, "tandem.original_size",
+                             (int64_t) line->orig_len);
     }
     for (size_t i = 0; attrs != NULL && i < attrs->n; i++) {
         rc |= ndjson_put_default(bld, rec, attrs->keys[i], attrs->vals[i]);
     }
     if (bld->peer_addr != NULL) {
-        rc |= ndjson_put_default(bld, rec, "network.peer.address",
-                                 bld->peer_addr);
-        if (td_attrs_get(&rec->attrs, "network.peer.port", 17) == NULL) {
-            rc |= td_attrs_put_int(b, &rec->attrs, "network.peer.port",
-                                   bld->peer_port);
-        }
+        rc |= ndjson_own_str(bld, rec, "network.peer.address",
+                             bld->peer_addr, strlen(bld->peer_addr));
+        rc |= ndjson_own_int(bld, rec, "network.peer.port",
+                             bld->peer_port);
     }
     return rc != 0 ? TD_ENOMEM : TD_OK;
 }
 
-/* Only spaces, tabs and line ends remain from p on. */
-static bool
-ndjson_blank(const char *p, const char *end)
+/* The first byte from p on that is not JSON whitespace, or end. */
+static const char *
+ndjson_skip_blank(const char *p, const char *end)
 {
-    for (; p < end; p++) {
-        if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
-            return false;
-        }
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'
+                       || *p == '\n')) {
+        p++;
     }
-    return true;
+    return p;
 }
 
 /*
@@ -1150,7 +1319,7 @@ static cJSON *
 ndjson_parse(td_ndjson_builder *bld, const char *s, size_t len,
              bool truncated)
 {
-    const char *end = NULL;
+    const char *end = NULL, *extra;
     cJSON *root;
 
     td_cjson_arena_begin(bld->scratch);
@@ -1165,10 +1334,11 @@ ndjson_parse(td_ndjson_builder *bld, const char *s, size_t len,
         }
         return NULL;
     }
-    if (end == NULL || !ndjson_blank(end, s + len)) {
+    extra = end != NULL ? ndjson_skip_blank(end, s + len) : s;
+    if (extra != s + len) {
         if (!truncated) {
             ndjson_err(bld, "not JSON: text after the value at byte %zu",
-                       end != NULL ? (size_t) (end - s) : 0);
+                       (size_t) (extra - s));
         }
         return NULL;
     }
@@ -1192,11 +1362,7 @@ td_ndjson_map(td_ndjson_builder *bld, const td_ndjson_line *line)
 
     if (line->truncated) {
         len = ndjson_utf8_cut(s, len);
-    }
-    if (len > 0 && s[len - 1] == '\r') {
-        len--;
-    }
-    if (len == 0 && !line->truncated) {
+    } else if (ndjson_skip_blank(s, s + len) == s + len) {
         return 0;
     }
 

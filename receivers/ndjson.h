@@ -29,11 +29,15 @@ typedef struct td_ndjson_framer {
     size_t cap;
     size_t max;         /* max_log_size: bytes kept of one line */
     uint64_t orig;      /* bytes of the partial line seen, kept or not */
-    bool over;          /* the partial line passed max */
+    bool cr;            /* the last byte seen of the partial line is \r */
     bool emitted;       /* buf holds a line handed out by the last call */
 } td_ndjson_framer;
 
-/* One complete line, without its newline. */
+/*
+ * One complete line, without its line end: "\n" or "\r\n" (a \r just
+ * before the \n is part of the line end, is not counted in orig_len and
+ * does not count against max; a \r elsewhere is content).
+ */
 typedef struct td_ndjson_line {
     const char *ptr;    /* valid until the next call on the framer */
     size_t len;         /* bytes kept: at most max_log_size */
@@ -62,8 +66,8 @@ int td_ndjson_frame(td_ndjson_framer *fr, const char *data, size_t len,
 
 /*
  * At end of stream: hands out the partial line (a final line without a
- * newline is still a line). Returns 1 with *line set, or 0 when nothing
- * was pending.
+ * newline is still a line; a \r that ends it is dropped as in "\r\n").
+ * Returns 1 with *line set, or 0 when nothing was pending.
  */
 int td_ndjson_flush(td_ndjson_framer *fr, td_ndjson_line *line);
 
@@ -133,9 +137,10 @@ void td_ndjson_builder_begin(td_ndjson_builder *bld, td_batch *b,
 
 /*
  * Maps one line to one log record appended to the batch. Returns 1 when
- * a record was added, 0 when the line was empty (only a \r or nothing)
- * and was skipped, TD_ENOMEM when the batch could not grow (the batch
- * may hold a partial record and should be dropped).
+ * a record was added, 0 when the line was blank (nothing, or only
+ * spaces, tabs and \r) and not truncated, and was skipped; TD_ENOMEM
+ * when the batch could not grow (the batch may hold a partial record
+ * and should be dropped).
  */
 int td_ndjson_map(td_ndjson_builder *bld, const td_ndjson_line *line);
 
