@@ -129,6 +129,11 @@ typedef struct td_config_build {
     size_t serial;
     /* Some pipeline could not be read, so "unused" would be a guess. */
     bool pipelines_bad;
+    /*
+     * Some id of the kind was used but not defined: it may well have
+     * been meant for a component that now looks unused.
+     */
+    bool undefined[TD_KIND_COUNT];
 } td_config_build;
 
 /* ---- messages ---- */
@@ -615,6 +620,7 @@ td_config_refs(td_config_build *bd, const td_cfg_node *list, td_kind kind,
             if (!bd->sec_bad[kind]) {
                 td_config_undefined(bd, item, kind, user);
             }
+            bd->undefined[kind] = true;
             continue;
         }
         comp = &bd->cfg->comps[kind][at];
@@ -816,7 +822,8 @@ td_config_service_section(td_config_build *bd)
 
 /*
  * Warns about components that nothing uses. When some pipeline could not
- * be read, what it would have used is unknown, so nothing is said.
+ * be read, or an id of the kind was misspelt, what was meant to be used
+ * is unknown, so nothing is said.
  */
 static void
 td_config_unused(td_config_build *bd)
@@ -825,6 +832,9 @@ td_config_unused(td_config_build *bd)
         return;
     }
     for (int kind = 0; kind < TD_KIND_COUNT; kind++) {
+        if (bd->undefined[kind]) {
+            continue;
+        }
         for (size_t i = 0; i < bd->cfg->n_comps[kind]; i++) {
             const td_cfg_component *comp = &bd->cfg->comps[kind][i];
             char q[160];
@@ -890,8 +900,11 @@ td_config_load_ext(const td_config_source *srcs, size_t n_srcs,
     if (root == NULL) {
         return TD_ENOMEM;
     }
+    /* A --set that could not be applied leaves ids undefined. */
     for (size_t i = 0; i < n_sets; i++) {
-        td_cfg_yaml_set(&ld, root, sets[i]);
+        if (td_cfg_yaml_set(&ld, root, sets[i]) != TD_OK) {
+            broken = true;
+        }
     }
     td_cfg_yaml_expand(&ld, root);
 

@@ -151,8 +151,11 @@ int td_cfg_yaml_parse(td_cfg_loader *ld, const char *file, const char *text,
 void td_cfg_yaml_merge(td_cfg_loader *ld, td_cfg_node *dst,
                        td_cfg_node *src);
 
-/* Applies one --set argument to root (a map). */
-void td_cfg_yaml_set(td_cfg_loader *ld, td_cfg_node *root, const char *arg);
+/*
+ * Applies one --set argument to root (a map). Returns 0, or TD_EINVAL
+ * (reported) or TD_ENOMEM when nothing was applied.
+ */
+int td_cfg_yaml_set(td_cfg_loader *ld, td_cfg_node *root, const char *arg);
 
 /* Expands ${...} and $$ in every scalar value below node. */
 void td_cfg_yaml_expand(td_cfg_loader *ld, td_cfg_node *node);

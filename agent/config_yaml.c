@@ -32,7 +32,6 @@ typedef struct td_cfg_yaml {
     const char *text;
     size_t len;
     int col_off;
-    bool bom;                   /* the text starts with a UTF-8 BOM */
     size_t last_line;           /* libyaml's 0-based line of the end */
     size_t last_col;            /* and its 0-based column there */
     td_cfg_anchor *anchors;
@@ -341,8 +340,6 @@ td_cfg_yaml_find_end(td_cfg_yaml *y)
     const unsigned char *t = (const unsigned char *) y->text;
     size_t i = 0;
 
-    y->bom = y->len >= 3 && t[0] == 0xEF && t[1] == 0xBB && t[2] == 0xBF;
-    i = y->bom ? 3 : 0;
     while (i < y->len) {
         size_t brk = 0;
 
@@ -375,7 +372,6 @@ td_cfg_yaml_line(const td_cfg_yaml *y, const yaml_mark_t *m)
     return (int) line + 1;
 }
 
-/* Columns count characters; a BOM is not one a person can see. */
 static int
 td_cfg_yaml_col(const td_cfg_yaml *y, const yaml_mark_t *m)
 {
@@ -385,8 +381,6 @@ td_cfg_yaml_col(const td_cfg_yaml *y, const yaml_mark_t *m)
     if (m->line > y->last_line) {
         col = y->last_col;
         first = y->last_line == 0;
-    } else if (first && y->bom && col > 0) {
-        col--;
     }
     return (int) col + 1 + (first ? y->col_off : 0);
 }
@@ -398,7 +392,7 @@ td_cfg_yaml_offset_pos(const td_cfg_yaml *y, size_t off, int *line,
 {
     *line = 1;
     *col = 1 + y->col_off;
-    for (size_t i = y->bom ? 3 : 0; i < off && i < y->len; i++) {
+    for (size_t i = 0; i < off && i < y->len; i++) {
         if (y->text[i] == '\n') {
             (*line)++;
             *col = 1;
@@ -410,7 +404,7 @@ td_cfg_yaml_offset_pos(const td_cfg_yaml *y, size_t off, int *line,
 
 /*
  * True when the character at a mark is a tab. libyaml's mark index counts
- * characters (a BOM included), not bytes.
+ * characters, not bytes.
  */
 static bool
 td_cfg_yaml_tab_at(const td_cfg_yaml *y, const yaml_mark_t *m)
@@ -456,6 +450,10 @@ td_cfg_yaml_syntax_error(td_cfg_yaml *y)
     col = td_cfg_yaml_col(y, &p->problem_mark);
     if (td_cfg_yaml_tab_at(y, &p->problem_mark)) {
         hint = "; YAML does not allow tabs for indentation, use spaces";
+    } else if (y->file == td_cfg_set_file) {
+        hint = "; to pass the value as text, quote it: KEY='VALUE'";
+    } else if (strcmp(problem, "did not find expected key") == 0) {
+        hint = "; check the indentation of this line";
     }
     if (p->context == NULL) {
         td_cfg_msg(y->ld, true, y->file, line, col, "%s%s", problem, hint);
@@ -887,6 +885,16 @@ td_cfg_yaml_parse(td_cfg_loader *ld, const char *file, const char *text,
     y.file = file;
     y.text = text;
     y.len = len;
+    /*
+     * libyaml counts a byte order mark as a column of the first line,
+     * which then looks indented differently from the next ones.
+     */
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+        text += 3;
+        len -= 3;
+    }
+    y.text = text;
+    y.len = len;
     y.col_off = col_off;
     td_cfg_yaml_find_end(&y);
     *root = NULL;
@@ -995,105 +1003,101 @@ td_cfg_yaml_set_value(td_cfg_loader *ld, const char *val, int col_off)
     return n;
 }
 
-void
-td_cfg_yaml_set(td_cfg_loader *ld, td_cfg_node *root, const char *arg)
+/* Splits a --set key into its parts; returns how many, or -1. */
+static int
+td_cfg_yaml_set_key(td_cfg_loader *ld, const char *arg, size_t key_len,
+                    size_t *starts, size_t *lens)
 {
-    const char *eq = strchr(arg, '='), *sep, *p;
-    size_t sep_len, key_len;
-    td_cfg_node *val, *chain;
-    long n_segs = 0, cap = 0;
-    size_t *starts = NULL, *lens = NULL;
+    const char *eq = arg + key_len, *p = strstr(arg, "::"), *sep = "::";
+    size_t sep_len = 2;
+    int n = 0;
 
-    if (eq == NULL || eq == arg) {
-        td_cfg_msg(ld, true, td_cfg_set_file, 1, 1,
-                   "--set \"%s\" is not KEY=VALUE; write for example "
-                   "--set service::telemetry::logs::level=debug", arg);
-        return;
-    }
-    key_len = (size_t) (eq - arg);
-    sep = "::";
-    sep_len = 2;
-    p = strstr(arg, "::");
     if (p == NULL || p > eq) {
         sep = ".";
         sep_len = 1;
     }
-
-    for (p = arg;;) {
+    for (p = arg;; p += sep_len) {
         const char *end = strstr(p, sep);
 
         if (end == NULL || end > eq) {
             end = eq;
         }
-        if (n_segs == TD_CFG_MAX_SET_PARTS) {
+        if (n == TD_CFG_MAX_SET_PARTS) {
             td_cfg_msg(ld, true, td_cfg_set_file, 1, (int) (p - arg) + 1,
-                       "--set key \"%.*s...\" has more than %d parts; no "
-                       "config key is nested that deep", (int) (p - arg),
-                       arg, TD_CFG_MAX_SET_PARTS);
-            goto out;
+                       "--set key \"%.*s%s\" has more than %d parts; no "
+                       "config key is nested that deep",
+                       key_len > 96 ? 96 : (int) key_len, arg,
+                       key_len > 96 ? "..." : "", TD_CFG_MAX_SET_PARTS);
+            return -1;
         }
-        if (n_segs == cap) {
-            size_t *s2, *l2;
-
-            cap = cap ? cap * 2 : 8;
-            s2 = realloc(starts, (size_t) cap * sizeof(*s2));
-            if (s2 != NULL) {
-                starts = s2;
-            }
-            l2 = realloc(lens, (size_t) cap * sizeof(*l2));
-            if (l2 != NULL) {
-                lens = l2;
-            }
-            if (s2 == NULL || l2 == NULL) {
-                ld->nomem = true;
-                goto out;
-            }
-        }
-        starts[n_segs] = (size_t) (p - arg);
-        lens[n_segs++] = (size_t) (end - p);
         if (end == p) {
             td_cfg_msg(ld, true, td_cfg_set_file, 1, (int) (p - arg) + 1,
-                       "--set key \"%.*s\" has an empty part; separate "
+                       "--set key \"%.*s%s\" has an empty part; separate "
                        "keys with \"::\" or \".\", as in a::b=value",
-                       (int) key_len, arg);
-            goto out;
+                       key_len > 96 ? 96 : (int) key_len, arg,
+                       key_len > 96 ? "..." : "");
+            return -1;
         }
+        starts[n] = (size_t) (p - arg);
+        lens[n++] = (size_t) (end - p);
         if (end == eq) {
-            break;
+            return n;
         }
-        p = end + sep_len;
+        p = end;
     }
+}
 
+int
+td_cfg_yaml_set(td_cfg_loader *ld, td_cfg_node *root, const char *arg)
+{
+    size_t starts[TD_CFG_MAX_SET_PARTS], lens[TD_CFG_MAX_SET_PARTS];
+    const char *eq = strchr(arg, '=');
+    td_cfg_node *val;
+    size_t key_len;
+    int n;
+
+    if (eq == NULL || eq == arg) {
+        td_cfg_msg(ld, true, td_cfg_set_file, 1, 1,
+                   "--set \"%.96s\" is not KEY=VALUE; write for example "
+                   "--set service::telemetry::logs::level=debug", arg);
+        return TD_EINVAL;
+    }
+    key_len = (size_t) (eq - arg);
+    n = td_cfg_yaml_set_key(ld, arg, key_len, starts, lens);
+    if (n < 0) {
+        return TD_EINVAL;
+    }
     val = td_cfg_yaml_set_value(ld, eq + 1, (int) key_len + 1);
     if (val == NULL) {
-        goto out;
+        return ld->nomem ? TD_ENOMEM : TD_EINVAL;
     }
-    for (long i = n_segs; i-- > 0;) {
-        td_cfg_node *key;
+
+    /* Wraps the value in one map per key part, innermost first. */
+    while (n-- > 0) {
+        td_cfg_node *chain, *key;
 
         chain = td_cfg_node_new(ld, TD_CFG_NODE_MAP, td_cfg_set_file, 1,
-                                (int) starts[i] + 1);
+                                (int) starts[n] + 1);
         key = td_cfg_yaml_scalar(ld, td_cfg_set_file, 1,
-                                 (int) starts[i] + 1, arg + starts[i],
-                                 lens[i]);
+                                 (int) starts[n] + 1, arg + starts[n],
+                                 lens[n]);
         if (chain == NULL || key == NULL
             || td_cfg_node_add(ld, chain, key, val) != TD_OK) {
             if (!ld->nomem) {
                 td_cfg_msg(ld, true, td_cfg_set_file, 1, 1,
-                           "the configuration has too many nodes");
+                           "the configuration grows past %d nodes or %u "
+                           "MiB of text with this --set", TD_CFG_MAX_NODES,
+                           TD_CFG_MAX_BYTES >> 20);
             }
             td_cfg_node_free(ld, chain);
             td_cfg_node_free(ld, key);
             td_cfg_node_free(ld, val);
-            goto out;
+            return ld->nomem ? TD_ENOMEM : TD_EINVAL;
         }
         val = chain;
     }
     td_cfg_yaml_merge(ld, root, val);
-
-out:
-    free(starts);
-    free(lens);
+    return TD_OK;
 }
 
 /* ---- ${} expansion ---- */
