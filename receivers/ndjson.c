@@ -1312,6 +1312,39 @@ ndjson_skip_blank(const char *p, const char *end)
 }
 
 /*
+ * cJSON keeps strings NUL-terminated, so a NUL inside a JSON string (raw
+ * or written \u0000) ends the string there and the rest is lost. True
+ * when a string of the line holds one, so that the cut is reported
+ * (docs/LIMITATIONS.md, "NUL characters in JSON strings"). Two fast
+ * searches rule out nearly every line before the exact scan.
+ */
+static bool
+ndjson_nul_in_string(const char *s, size_t len)
+{
+    bool in = false;
+
+    if (memchr(s, '\0', len) == NULL
+        && memmem(s, len, "\\u0000", 6) == NULL) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (!in) {
+            in = s[i] == '"';
+        } else if (s[i] == '"') {
+            in = false;
+        } else if (s[i] == '\0') {
+            return true;
+        } else if (s[i] == '\\') {
+            if (len - i > 5 && memcmp(s + i + 1, "u0000", 5) == 0) {
+                return true;
+            }
+            i++;
+        }
+    }
+    return false;
+}
+
+/*
  * Parses the line with cJSON in the scratch arena. Returns the object, or
  * NULL with the reason in the line's parse error.
  */
@@ -1379,6 +1412,10 @@ td_ndjson_map(td_ndjson_builder *bld, const td_ndjson_line *line)
     }
     if (root != NULL) {
         bld->err_len = 0;
+        if (ndjson_nul_in_string(s, len)) {
+            ndjson_err(bld, "a string held a NUL character and was cut "
+                       "there");
+        }
         rc = ndjson_map_object(bld, root, &rec);
     } else {
         rc = ndjson_map_raw(bld, s, len, &rec);

@@ -1412,6 +1412,47 @@ test_nul_bytes(void)
     fx_close(&f);
 }
 
+/*
+ * A NUL in a JSON string cuts the string (cJSON's strings end at NUL):
+ * the cut is reported, never silent. An escaped backslash before
+ * "u0000" is no NUL, and a raw NUL between tokens is whitespace.
+ */
+static void
+test_nul_in_strings(void)
+{
+    static const char raw_in[] = "{\"msg\":\"a\0b\",\"k\":1}";
+    static const char raw_out[] = "{\"k\":\0 1}";
+    const char *why = "{\"stringValue\":\"a string held a NUL character "
+                      "and was cut there\"}";
+    fx f;
+    const td_log_record *r;
+
+    r = one(&f, "{\"msg\":\"a\\u0000b\",\"k\\u0000x\":1}");
+    TT_CHECK_STR(body_json(r), "{\"stringValue\":\"a\"}");
+    TT_CHECK_STR(attr_json(r, "k"), "{\"intValue\":\"1\"}");
+    TT_CHECK_STR(attr_json(r, "tandem.parse_error"), why);
+    fx_close(&f);
+
+    fx_open(&f);
+    TT_CHECK_INT(fx_map_len(&f, raw_in, sizeof(raw_in) - 1), 1);
+    r = rec_at(f.b, 0);
+    TT_CHECK_STR(body_json(r), "{\"stringValue\":\"a\"}");
+    TT_CHECK_STR(attr_json(r, "tandem.parse_error"), why);
+    TT_CHECK_STR(attr_json(r, "k"), "{\"intValue\":\"1\"}");
+    fx_close(&f);
+
+    r = one(&f, "{\"msg\":\"a\\\\u0000b\"}");
+    TT_CHECK_STR(body_json(r), "{\"stringValue\":\"a\\\\u0000b\"}");
+    TT_CHECK_STR(rec_keys(r), "");
+    fx_close(&f);
+
+    fx_open(&f);
+    TT_CHECK_INT(fx_map_len(&f, raw_out, sizeof(raw_out) - 1), 1);
+    r = rec_at(f.b, 0);
+    TT_CHECK_STR(rec_keys(r), "k");
+    fx_close(&f);
+}
+
 /* ---- mapping: over-long lines ---- */
 
 static void
@@ -1803,6 +1844,7 @@ static const tt_case cases[] = {
     {"blank_and_spaces", test_blank_and_spaces},
     {"invalid_utf8", test_invalid_utf8},
     {"nul_bytes", test_nul_bytes},
+    {"nul_in_strings", test_nul_in_strings},
     {"truncated", test_truncated},
     {"truncated_utf8", test_truncated_utf8},
     {"truncated_stream", test_truncated_stream},
