@@ -142,6 +142,7 @@ void
 td_cfg_vmsg(td_cfg_loader *ld, bool error, const char *file, int line,
             int col, const char *fmt, va_list ap)
 {
+    int *shown = &ld->n_msgs[error ? 1 : 0];
     size_t start;
 
     if (error) {
@@ -149,14 +150,19 @@ td_cfg_vmsg(td_cfg_loader *ld, bool error, const char *file, int line,
     } else {
         ld->n_warnings++;
     }
-    if (ld->n_msgs > TD_CFG_MAX_MSGS) {
+    /*
+     * Errors and warnings are capped apart, so that many warnings never
+     * hide the error that made the load fail.
+     */
+    if (*shown > TD_CFG_MAX_MSGS) {
         return;
     }
     start = ld->msgs->len;
-    if (ld->n_msgs++ == TD_CFG_MAX_MSGS) {
-        if (td_buf_printf(ld->msgs, "%s:%d:%d: %s: too many problems; "
-                          "the rest are not shown\n", file, line, col,
-                          error ? "error" : "warning") != TD_OK) {
+    if ((*shown)++ == TD_CFG_MAX_MSGS) {
+        if (td_buf_printf(ld->msgs, "%s:%d:%d: %s: too many %s; the rest "
+                          "are not shown\n", file, line, col,
+                          error ? "error" : "warning",
+                          error ? "errors" : "warnings") != TD_OK) {
             ld->nomem = true;
         }
         return;
@@ -194,7 +200,7 @@ td_cfg_msg(td_cfg_loader *ld, bool error, const char *file, int line,
 bool
 td_cfg_quiet(const td_cfg_loader *ld)
 {
-    return ld->n_msgs >= TD_CFG_MAX_MSGS;
+    return ld->n_msgs[1] >= TD_CFG_MAX_MSGS;
 }
 
 /* ---- reading sources ---- */

@@ -31,7 +31,7 @@
 #define TD_CFG_MAX_BYTES (64u << 20)
 /* Most parts of one --set key ("a::b::c" has three). */
 #define TD_CFG_MAX_SET_PARTS 32
-/* Messages written before the loader only counts further ones. */
+/* Errors (and, apart, warnings) written before the rest are counted. */
 #define TD_CFG_MAX_MSGS 200
 /* Largest config file read. */
 #define TD_CFG_MAX_FILE (16u << 20)
@@ -75,7 +75,7 @@ typedef struct td_cfg_loader {
     td_buf *msgs;
     int n_errors;
     int n_warnings;
-    int n_msgs;
+    int n_msgs[2];              /* warnings, errors written */
     bool nomem;
     bool over_nodes;            /* TD_CFG_MAX_NODES was reached */
     bool over_bytes;            /* TD_CFG_MAX_BYTES was reached */
@@ -109,9 +109,9 @@ void td_cfg_vmsg(td_cfg_loader *ld, bool error, const char *file,
                __VA_ARGS__)
 
 /*
- * True once TD_CFG_MAX_MSGS messages were written: later ones are only
- * counted, so callers may skip work that only feeds a message (such as
- * looking for a suggestion).
+ * True once TD_CFG_MAX_MSGS errors were written: later ones are only
+ * counted, so callers may skip work that only feeds an error message
+ * (such as looking for a suggestion).
  */
 bool td_cfg_quiet(const td_cfg_loader *ld);
 

@@ -406,7 +406,7 @@ test_unknown_key_nested(void)
     loaded_free(&l);
 }
 
-/* Past TD_CFG_MAX_MSGS messages the loader says so once and stops. */
+/* Past TD_CFG_MAX_MSGS errors the loader says so once and stops. */
 static void
 test_message_limit(void)
 {
@@ -425,13 +425,51 @@ test_message_limit(void)
     for (const char *p = m; *p != '\0'; p++) {
         lines += *p == '\n';
     }
-    TT_CHECK_INT(lines, TD_CFG_MAX_MSGS + 1);
+    /* The errors, the notice, and the warning of the unused tcplog. */
+    TT_CHECK_INT(lines, TD_CFG_MAX_MSGS + 2);
     TT_CHECK(strncmp(m, "t.yaml:3:5: error: unknown key \"k0\" in receiver "
                      "\"tcplog\"; valid keys: " TCPLOG_KEYS "\n",
                      strlen("t.yaml:3:5: error: unknown key \"k0\"")) == 0);
-    TT_CHECK(strstr(m, "t.yaml:203:5: error: too many problems; the rest "
-                    "are not shown\n") != NULL);
+    TT_CHECK(strstr(m, "t.yaml:203:5: error: too many errors; the rest "
+                    "are not shown\nt.yaml:2:3: warning: receiver "
+                    "\"tcplog\" is defined but no pipeline uses it, so it "
+                    "will not run\n") != NULL);
     TT_CHECK(strstr(m, "\"k200\"") == NULL);
+    loaded_free(&l);
+    td_buf_free(&text);
+}
+
+/* Errors are capped apart from warnings, so warnings cannot hide them. */
+static void
+test_warnings_do_not_hide_errors(void)
+{
+    td_buf text = TD_BUF_INIT;
+    const char *m;
+    int lines = 0;
+    loaded l;
+
+    unsetenv("TD_T_UNSET");
+    TT_CHECK_INT(td_buf_puts(&text, "receivers:\n  tcplog:\n"
+                             "    attributes:\n"), TD_OK);
+    for (int i = 0; i < TD_CFG_MAX_MSGS + 50; i++) {
+        TT_CHECK_INT(td_buf_printf(&text, "      k%d: ${TD_T_UNSET}\n", i),
+                     TD_OK);
+    }
+    TT_CHECK_INT(td_buf_puts(&text, "    max_log_size: big\n"
+                             "exporters: {debug: }\n" LOGS_PIPELINE),
+                 TD_OK);
+    load(&l, text.data);
+    TT_CHECK_INT(l.rc, TD_EINVAL);
+    m = msgs_of(&l);
+    for (const char *p = m; *p != '\0'; p++) {
+        lines += *p == '\n';
+    }
+    TT_CHECK_INT(lines, TD_CFG_MAX_MSGS + 2);
+    TT_CHECK(strstr(m, "t.yaml:204:13: warning: too many warnings; the "
+                    "rest are not shown\n") != NULL);
+    TT_CHECK(strstr(m, "t.yaml:254:19: error: invalid value for "
+                    "\"max_log_size\" in receiver \"tcplog\": expected an "
+                    "integer, got \"big\"\n") != NULL);
     loaded_free(&l);
     td_buf_free(&text);
 }
@@ -1721,8 +1759,7 @@ test_set_builds_config(void)
     const char *sets[] = {
         "receivers::tcplog::endpoint=a: b",
         "exporters::debug::verbosity=basic",
-        "service::pipelines::logs={receivers: [tcplog], "
-        "exporters: [debug]}",
+        "service::pipelines::logs={receivers: [tcplog], exporters: [debug]}",
     };
     loaded l;
 
@@ -1814,6 +1851,7 @@ static const tt_case cases[] = {
     {"unknown_key_no_suggestion", test_unknown_key_no_suggestion},
     {"unknown_key_nested", test_unknown_key_nested},
     {"message_limit", test_message_limit},
+    {"warnings_do_not_hide_errors", test_warnings_do_not_hide_errors},
     {"wrong_types", test_wrong_types},
     {"out_of_range", test_out_of_range},
     {"enum_lists_choices", test_enum_lists_choices},
