@@ -117,6 +117,27 @@ debug_put_str(td_buf *out, td_str s)
     return td_buf_json_str(out, s.len > 0 ? s.ptr : "", s.len);
 }
 
+/*
+ * Text shown without quotes (a severity text). Control characters are
+ * written as \xNN so that a record never spreads over two lines.
+ */
+static int
+debug_put_bare(td_buf *out, td_str s)
+{
+    int rc = 0;
+
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned char c = (unsigned char) s.ptr[i];
+
+        if (c < 0x20 || c == 0x7f) {
+            rc |= td_buf_printf(out, "\\x%02x", c);
+        } else {
+            rc |= td_buf_putc(out, (char) c);
+        }
+    }
+    return rc;
+}
+
 /* A string body is shown quoted; any other value as OTLP/JSON. */
 static int
 debug_put_body(td_buf *out, const td_value *body)
@@ -136,10 +157,9 @@ debug_line_log(td_buf *out, const td_log_record *r)
 
     rc = td_buf_puts(out, "log ");
     rc |= debug_put_time(out, t);
-    rc |= td_buf_printf(out, " %.*s(%d) ", (int) r->severity_text.len,
-                        r->severity_text.len > 0 ? r->severity_text.ptr
-                                                 : "",
-                        (int) r->severity_number);
+    rc |= td_buf_putc(out, ' ');
+    rc |= debug_put_bare(out, r->severity_text);
+    rc |= td_buf_printf(out, "(%d) ", (int) r->severity_number);
     rc |= debug_put_body(out, &r->body);
     if (r->attrs.n > 0) {
         rc |= td_buf_printf(out, " attributes=%" PRIu32, r->attrs.n);
