@@ -718,26 +718,42 @@ tcplog_dispatch(tcplog *t, struct epoll_event *evs, int n)
 }
 
 /*
+ * Hands in the partial line of every connection that holds no refused
+ * batch. One that holds a batch keeps its partial line until the batch
+ * is taken: the line came after the batch's lines and must follow them.
+ */
+static void
+tcplog_hand_in_partials(tcplog *t)
+{
+    tcplog_conn *conn, *next;
+
+    for (conn = t->conns; conn != NULL; conn = next) {
+        next = conn->next;
+        if (conn->held == NULL && td_ndjson_pending(&conn->fr)) {
+            tcplog_ingest(t, conn, NULL, 0, true);
+        }
+    }
+}
+
+/*
  * Shutdown inside the thread: no more accepting or reading; partial
- * lines become records; held batches are retried until the deadline.
+ * lines become records; held batches are retried until the deadline,
+ * and the partial line of a connection follows once its batch is taken.
  */
 static void
 tcplog_drain(tcplog *t)
 {
     int64_t deadline = atomic_load(&t->deadline), now;
-    tcplog_conn *conn, *next;
-    size_t lost = 0, conns = 0;
+    tcplog_conn *conn;
+    size_t lost = 0, conns = 0, partial = 0;
 
     epoll_ctl(t->epfd, EPOLL_CTL_DEL, t->lfd, NULL);
     close(t->lfd);
     t->lfd = -1;
-    for (conn = t->conns; conn != NULL; conn = next) {
-        next = conn->next;
+    for (conn = t->conns; conn != NULL; conn = conn->next) {
         tcplog_set_reading(t, conn, false);
-        if (conn->held == NULL && td_ndjson_pending(&conn->fr)) {
-            tcplog_ingest(t, conn, NULL, 0, true);
-        }
     }
+    tcplog_hand_in_partials(t);
     for (now = td_mono_ms(); t->n_held > 0 && now < deadline;
          now = td_mono_ms()) {
         int64_t due = t->next_retry < deadline ? t->next_retry : deadline;
@@ -750,18 +766,21 @@ tcplog_drain(tcplog *t)
             now = td_mono_ms();
         }
         tcplog_retry_due(t, now, false);
+        tcplog_hand_in_partials(t);
     }
     for (conn = t->conns; conn != NULL; conn = conn->next) {
         if (conn->held != NULL) {
             lost += td_batch_items(conn->held);
             conns++;
+            partial += td_ndjson_pending(&conn->fr);
         }
     }
     if (lost > 0) {
         td_log(TD_LOG_WARN, t->id, NULL, 0,
                "shutdown deadline passed: %zu log records held for %zu "
-               "connections could not be handed to the pipelines and are "
-               "abandoned", lost, conns);
+               "connections (and %zu partial lines after them) could not "
+               "be handed to the pipelines and are abandoned", lost, conns,
+               partial);
     }
 }
 

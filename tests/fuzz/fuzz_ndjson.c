@@ -2,10 +2,11 @@
  * fuzz_ndjson.c - the NDJSON framer and mapper under libFuzzer.
  *
  * The first byte of an input chooses the options (parse: json or none,
- * configured resource and attributes, a peer or none) and where the rest
- * is cut into reads. The rest is framed with a small max_log_size, both
- * in one read and in those pieces, every line is mapped into a batch, and
- * each batch is rendered as OTLP/JSON. The run aborts when:
+ * configured resource and attributes, a peer or none), max_log_size (256,
+ * or 4100 so that the framer's buffer must grow past its first block) and
+ * where the rest is cut into reads. The rest is framed both in one read
+ * and in those pieces, every line is mapped into a batch, and each batch
+ * is rendered as OTLP/JSON. The run aborts when:
  *
  *   - the framer holds more than max_log_size bytes or hands out more;
  *   - a rendering is not JSON that cJSON accepts, holds a raw NUL, or is
@@ -27,7 +28,8 @@
 #include "receivers/ndjson.h"
 #include "telemetry.h"
 
-#define FUZZ_MAX_LOG_SIZE 256
+#define FUZZ_MAX_SMALL    256
+#define FUZZ_MAX_LARGE    4100
 #define FUZZ_NOW          1700000000000000000ull
 #define FUZZ_CUTS         4
 
@@ -55,9 +57,9 @@ fuzz_fail(const char *why, const char *text)
 }
 
 static void
-fuzz_map(td_ndjson_builder *bld, const td_ndjson_line *line)
+fuzz_map(td_ndjson_builder *bld, const td_ndjson_line *line, size_t max)
 {
-    if (line->len > FUZZ_MAX_LOG_SIZE) {
+    if (line->len > max) {
         fuzz_fail("a line is longer than max_log_size", NULL);
     }
     if (td_ndjson_map(bld, line) < 0) {
@@ -70,14 +72,14 @@ fuzz_map(td_ndjson_builder *bld, const td_ndjson_line *line)
  * at most len) and maps every line, the final partial one included.
  */
 static void
-fuzz_feed(td_ndjson_builder *bld, const char *data, size_t len,
+fuzz_feed(td_ndjson_builder *bld, size_t max, const char *data, size_t len,
           const size_t *cuts, size_t n_cuts)
 {
     td_ndjson_framer fr;
     td_ndjson_line line;
     size_t start = 0;
 
-    td_ndjson_framer_init(&fr, FUZZ_MAX_LOG_SIZE);
+    td_ndjson_framer_init(&fr, max);
     for (size_t c = 0; c <= n_cuts; c++) {
         size_t end = c < n_cuts ? cuts[c] : len;
         size_t used;
@@ -89,18 +91,18 @@ fuzz_feed(td_ndjson_builder *bld, const char *data, size_t len,
             if (rc < 0 || used > end - start) {
                 fuzz_fail("the framer failed", NULL);
             }
-            if (fr.len > FUZZ_MAX_LOG_SIZE || fr.cap > FUZZ_MAX_LOG_SIZE) {
+            if (fr.len > max || fr.cap > max) {
                 fuzz_fail("the framer holds more than max_log_size", NULL);
             }
             start += used;
             if (rc == 0) {
                 break;
             }
-            fuzz_map(bld, &line);
+            fuzz_map(bld, &line, max);
         }
     }
     if (td_ndjson_flush(&fr, &line) == 1) {
-        fuzz_map(bld, &line);
+        fuzz_map(bld, &line, max);
     }
     td_ndjson_framer_free(&fr);
 }
@@ -131,8 +133,8 @@ fuzz_render(const td_batch *b)
 
 /* Maps the stream read with the given cuts; returns the rendering. */
 static char *
-fuzz_run(const td_ndjson_opts *opts, const char *peer, const char *data,
-         size_t len, const size_t *cuts, size_t n_cuts)
+fuzz_run(const td_ndjson_opts *opts, const char *peer, size_t max,
+         const char *data, size_t len, const size_t *cuts, size_t n_cuts)
 {
     td_ndjson_builder bld;
     td_batch *b;
@@ -146,7 +148,7 @@ fuzz_run(const td_ndjson_opts *opts, const char *peer, const char *data,
         fuzz_fail("out of memory", NULL);
     }
     td_ndjson_builder_begin(&bld, b, peer, 4242, FUZZ_NOW);
-    fuzz_feed(&bld, data, len, cuts, n_cuts);
+    fuzz_feed(&bld, max, data, len, cuts, n_cuts);
     text = fuzz_render(b);
     td_batch_unref(b);
     td_ndjson_builder_free(&bld);
@@ -156,7 +158,7 @@ fuzz_run(const td_ndjson_opts *opts, const char *peer, const char *data,
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    size_t cuts[FUZZ_CUTS], len, n_cuts = 0;
+    size_t cuts[FUZZ_CUTS], len, max, n_cuts = 0;
     td_ndjson_opts opts = {0};
     const char *text, *peer;
     char *whole, *split;
@@ -169,23 +171,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     text = (const char *) data + 1;
     len = size - 1;
 
-    /* Bits 0-2: options; bits 3-7 place the cuts. */
+    /* Bits 0-2: options; bits 3-6 place the cuts; bit 7: the size. */
     opts.parse_json = (ctl & 1) == 0;
     if (ctl & 2) {
         opts.resource = &fuzz_res;
         opts.attributes = &fuzz_attrs;
     }
     peer = (ctl & 4) ? "2001:db8::7" : NULL;
+    max = (ctl & 0x80) ? FUZZ_MAX_LARGE : FUZZ_MAX_SMALL;
     for (size_t i = 0; i < FUZZ_CUTS && len > 1; i++) {
-        size_t at = ((ctl >> 3) * (2 * i + 1) + i * 37 + 1) % len;
+        size_t at = (((ctl >> 3) & 0xf) * (2 * i + 1) + i * 37 + 1) % len;
 
         if (n_cuts == 0 || at > cuts[n_cuts - 1]) {
             cuts[n_cuts++] = at;
         }
     }
 
-    whole = fuzz_run(&opts, peer, text, len, NULL, 0);
-    split = fuzz_run(&opts, peer, text, len, cuts, n_cuts);
+    whole = fuzz_run(&opts, peer, max, text, len, NULL, 0);
+    split = fuzz_run(&opts, peer, max, text, len, cuts, n_cuts);
     if (strcmp(whole, split) != 0) {
         fprintf(stderr, "whole: %s\nsplit: %s\n", whole, split);
         fuzz_fail("split reads gave other records than one read", NULL);

@@ -1543,6 +1543,43 @@ test_truncated_stream(void)
     free(big);
 }
 
+/*
+ * A line longer than the framer's first block grows the buffer (never
+ * past max); after a line that made it large, the buffer is released.
+ */
+static void
+test_frame_buffer_growth(void)
+{
+    size_t n = 70000;
+    char *big = malloc(n + 1);
+    td_ndjson_framer fr;
+    td_ndjson_line line;
+    size_t used, cap_max = 0;
+
+    TT_CHECK(big != NULL);
+    memset(big, 'g', n);
+    big[n] = '\n';
+    td_ndjson_framer_init(&fr, 100000);
+    for (size_t o = 0; o < n; o += 1000) {
+        TT_CHECK_INT(td_ndjson_frame(&fr, big + o, 1000, &used, &line), 0);
+        TT_CHECK(fr.cap >= fr.len && fr.cap <= 100000);
+        cap_max = fr.cap > cap_max ? fr.cap : cap_max;
+    }
+    TT_CHECK_INT(td_ndjson_frame(&fr, big + n, 1, &used, &line), 1);
+    TT_CHECK_INT(line.len, n);
+    TT_CHECK(!line.truncated);
+    TT_CHECK(memcmp(line.ptr, big, n) == 0);
+    TT_CHECK(cap_max >= n);
+
+    /* The next line starts with a small buffer again. */
+    TT_CHECK_INT(td_ndjson_frame(&fr, "ab", 2, &used, &line), 0);
+    TT_CHECK(fr.cap < cap_max);
+    TT_CHECK_INT(td_ndjson_flush(&fr, &line), 1);
+    TT_CHECK(line.len == 2 && memcmp(line.ptr, "ab", 2) == 0);
+    td_ndjson_framer_free(&fr);
+    free(big);
+}
+
 /* ---- framing and mapping together ---- */
 
 static const char stream[] =
@@ -1848,6 +1885,7 @@ static const tt_case cases[] = {
     {"truncated", test_truncated},
     {"truncated_utf8", test_truncated_utf8},
     {"truncated_stream", test_truncated_stream},
+    {"frame_buffer_growth", test_frame_buffer_growth},
     {"split_reads", test_split_reads},
     {"crlf", test_crlf},
     {"flush_final_line", test_flush_final_line},
