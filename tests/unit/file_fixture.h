@@ -460,7 +460,7 @@ zstd_unpack(const char *data, size_t len, td_buf *out)
     while (in.pos < in.size) {
         ZSTD_outBuffer o;
 
-        if (td_buf_reserve(out, step) != TD_OK) {
+        if (td_buf_reserve(out, step + 1) != TD_OK) {
             result = -1;
             break;
         }
@@ -471,6 +471,7 @@ zstd_unpack(const char *data, size_t len, td_buf *out)
             break;
         }
         out->len += o.pos;
+        out->data[out->len] = '\0';
     }
     /* rc is 0 only when the last frame was complete. */
     if (result == 0 && rc != 0) {

@@ -559,6 +559,8 @@ test_append(void)
     fx_done(&f);
 }
 
+/* ---- zstd ---- */
+
 /* Runs `zstd -dc path`; its output, or NULL when zstd is not there. */
 static char *
 zstd_cli(const char *path, size_t *len)
