@@ -117,32 +117,44 @@ rm_tree(const char *dir)
     nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* The rest of a stream, NUL-terminated, malloc'd; NULL on failure. */
+static inline char *
+slurp_stream(FILE *f, size_t *len)
+{
+    td_buf out = TD_BUF_INIT;
+    char chunk[65536];
+    size_t n;
+
+    *len = 0;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (td_buf_append(&out, chunk, n) != TD_OK) {
+            td_buf_free(&out);
+            return NULL;
+        }
+    }
+    if (ferror(f)) {
+        td_buf_free(&out);
+        return NULL;
+    }
+    if (out.data == NULL) {
+        return strdup("");
+    }
+    *len = out.len;
+    return out.data;
+}
+
 /* The whole file, NUL-terminated, malloc'd; NULL when it cannot be read. */
 static inline char *
 slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
-    char *data = NULL;
-    long n = -1;
+    char *data;
 
     *len = 0;
     if (f == NULL) {
         return NULL;
     }
-    if (fseek(f, 0, SEEK_END) == 0) {
-        n = ftell(f);
-    }
-    if (n >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-        data = malloc((size_t) n + 1);
-        if (data != NULL && fread(data, 1, (size_t) n, f) != (size_t) n) {
-            free(data);
-            data = NULL;
-        }
-        if (data != NULL) {
-            data[n] = '\0';
-            *len = (size_t) n;
-        }
-    }
+    data = slurp_stream(f, len);
     fclose(f);
     return data;
 }

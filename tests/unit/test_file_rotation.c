@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "file_fixture.h"
 #include "samples.h"
@@ -319,6 +321,73 @@ test_rotation_existing_and_oversized(void)
     fx_done(&f);
 }
 
+/* Occurrences of needle in text. */
+static int
+count_str(const char *text, const char *needle)
+{
+    int n = 0;
+
+    for (const char *p = text; p != NULL && (p = strstr(p, needle)) != NULL;
+         p++) {
+        n++;
+    }
+    return n;
+}
+
+/*
+ * When PATH cannot become PATH.1 (here PATH.1 is a directory that
+ * cannot be removed or replaced), nothing is lost: PATH grows past the
+ * limit, and the warning naming the backup comes once, not per export.
+ */
+static void
+test_rotation_rename_fails(void)
+{
+    long long written, bytes = 0, line_max;
+    int seq = 0, next = 0, saved;
+    char name[160], inner[200];
+    FILE *log = tmpfile();
+    char *text = NULL;
+    size_t len;
+    fx f;
+
+    fx_init(&f);
+    cfg_set_int(f.desc, f.cfg, "rotation.max_megabytes", 1);
+    cfg_set_int(f.desc, f.cfg, "rotation.max_backups", 1);
+    fx_backup(&f, name, sizeof(name), 1);
+    TT_CHECK_INT(mkdir(name, 0755), 0);
+    snprintf(inner, sizeof(inner), "%s/keep", name);
+    spill(inner, "not a backup\n");
+    TT_CHECK_INT(fx_start(&f), TD_OK);
+
+    TT_CHECK(log != NULL);
+    fflush(stderr);
+    saved = dup(STDERR_FILENO);
+    if (log != NULL) {
+        dup2(fileno(log), STDERR_FILENO);
+    }
+    written = write_seq(&f, 5 * MIB / 2, &seq, &line_max);
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    fx_stop(&f);
+
+    TT_CHECK(file_size(f.path) > 2 * MIB);
+    TT_CHECK(scan_seq_file(f.path, &next, &bytes) > 0);
+    TT_CHECK_INT(next, seq);
+    TT_CHECK_INT(bytes, written);
+    TT_CHECK(exists(inner));
+
+    if (log != NULL) {
+        rewind(log);
+        text = slurp_stream(log, &len);
+        fclose(log);
+    }
+    TT_CHECK_INT(count_str(text, "cannot rotate the file"), 1);
+    TT_CHECK(text != NULL && strstr(text, name) != NULL);
+    free(text);
+    fx_done(&f);
+}
+
 /*
  * Rotation with compression zstd counts compressed bytes: every file
  * holds whole frames only, decodes on its own, and oldest to newest
@@ -492,6 +561,7 @@ static const tt_case cases[] = {
     {"rotation_max_backups", test_rotation_max_backups},
     {"rotation_existing_and_oversized",
      test_rotation_existing_and_oversized},
+    {"rotation_rename_fails", test_rotation_rename_fails},
     {"rotation_zstd", test_rotation_zstd},
     {"rotation_concurrent", test_rotation_concurrent},
     {NULL, NULL}
