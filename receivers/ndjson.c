@@ -472,7 +472,17 @@ td_ndjson_parse_epoch(const char *s, size_t len, uint64_t *ns)
     if (i == 0) {
         return TD_EINVAL;
     }
-    scale = ndjson_epoch_scale((double) ip);
+
+    /* Compared as integers: a double rounds 10^17 - 1 up to 10^17. */
+    if (ip < 100000000000ull) {
+        scale = NDJSON_NS;
+    } else if (ip < 100000000000000ull) {
+        scale = 1000000;
+    } else if (ip < 100000000000000000ull) {
+        scale = 1000;
+    } else {
+        scale = 1;
+    }
     fscale = scale;
     if (i < len && s[i] == '.') {
         size_t start = ++i;

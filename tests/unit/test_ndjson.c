@@ -403,6 +403,13 @@ test_epoch(void)
     TT_CHECK(epoch("100000000000") == 100000000000ull * 1000000);
     TT_CHECK(epoch("100000000000000") == 100000000000000ull * 1000);
     TT_CHECK(epoch("100000000000000000") == 100000000000000000ull);
+
+    /*
+     * Just below 1e17 is microseconds even where a double would round
+     * the integer up to 1e17; as microseconds it passes 2^64 ns.
+     */
+    TT_CHECK(epoch("99999999999999999") == 1);
+    TT_CHECK(epoch("99999999999999") == 1);
     TT_CHECK(epoch("18446744073709551615") == UINT64_MAX);
 
     TT_CHECK(epoch("") == 1);
