@@ -110,6 +110,7 @@ typedef struct td_ndjson_builder {
     size_t text_len;
     size_t num_pos;                     /* next number token to match */
     bool bad_utf8;
+    bool line_utf8;                     /* the whole line is valid UTF-8 */
     char err[256];
     size_t err_len;
 } td_ndjson_builder;
