@@ -611,6 +611,7 @@ td_ndjson_builder_begin(td_ndjson_builder *bld, td_batch *b,
     bld->b = b;
     bld->n_groups = 0;
     bld->peer_addr = peer_addr;
+    bld->peer_str = TD_STR_NULL;
     bld->peer_port = peer_port;
     bld->now_ns = now_ns;
 }
@@ -847,6 +848,12 @@ ndjson_string_end(const char *t, size_t p, size_t n)
     return n;
 }
 
+/* 1 for a quote and for the bytes that start a JSON number, else 0. */
+static const uint8_t ndjson_scan_class[256] = {
+    ['"'] = 1, ['-'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1,
+    ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+};
+
 /*
  * Finds the text of the next number in the line, skipping strings. In
  * JSON that cJSON accepted, the n-th number token is the n-th number
@@ -855,28 +862,33 @@ ndjson_string_end(const char *t, size_t p, size_t n)
 static bool
 ndjson_next_number(td_ndjson_builder *bld, const char **tok, size_t *len)
 {
+    const unsigned char *u = (const unsigned char *) bld->text;
     const char *t = bld->text;
-    size_t p = bld->num_pos, n = bld->text_len;
+    size_t p = bld->num_pos, n = bld->text_len, start;
 
     while (p < n) {
-        char c = t[p];
+        unsigned char c;
 
+        /* Punctuation, literals and blanks: nothing to look at. */
+        while (p < n && ndjson_scan_class[u[p]] == 0) {
+            p++;
+        }
+        if (p == n) {
+            break;
+        }
+        c = u[p];
         if (c == '"') {
             p = ndjson_string_end(t, p + 1, n);
             continue;
         }
-        if (c == '-' || (c >= '0' && c <= '9')) {
-            size_t start = p;
-
-            while (p < n && ndjson_is_num_char(t[p])) {
-                p++;
-            }
-            *tok = t + start;
-            *len = p - start;
-            bld->num_pos = p;
-            return true;
+        start = p;
+        while (p < n && ndjson_is_num_char(t[p])) {
+            p++;
         }
-        p++;
+        *tok = t + start;
+        *len = p - start;
+        bld->num_pos = p;
+        return true;
     }
     bld->num_pos = n;
     return false;
@@ -1364,6 +1376,28 @@ ndjson_own_str(td_ndjson_builder *bld, td_log_record *rec, const char *key,
     return TD_OK;
 }
 
+/* network.peer.address, copied into the batch once for all its records. */
+static int
+ndjson_own_peer(td_ndjson_builder *bld, td_log_record *rec)
+{
+    td_value *v;
+
+    if (bld->peer_str.ptr == NULL) {
+        bld->peer_str = td_batch_str(bld->b, bld->peer_addr,
+                                     strlen(bld->peer_addr));
+        if (bld->peer_str.ptr == NULL) {
+            return TD_ENOMEM;
+        }
+    }
+    v = ndjson_own(bld, rec, "network.peer.address");
+    if (v == NULL) {
+        return TD_ENOMEM;
+    }
+    v->type = TD_VAL_STR;
+    v->u.s = bld->peer_str;
+    return TD_OK;
+}
+
 /*
  * The attributes every record gets after its own keys: the receiver's
  * flags, the configured attributes (where the line has no such key) and
@@ -1392,8 +1426,7 @@ ndjson_finish(td_ndjson_builder *bld, td_log_record *rec,
         rc |= ndjson_put_default(bld, rec, attrs->keys[i], attrs->vals[i]);
     }
     if (bld->peer_addr != NULL) {
-        rc |= ndjson_own_str(bld, rec, "network.peer.address",
-                             bld->peer_addr, strlen(bld->peer_addr));
+        rc |= ndjson_own_peer(bld, rec);
         rc |= ndjson_own_int(bld, rec, "network.peer.port",
                              bld->peer_port);
     }

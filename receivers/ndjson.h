@@ -103,6 +103,7 @@ typedef struct td_ndjson_builder {
     size_t n_groups;
     size_t cap_groups;
     const char *peer_addr;
+    td_str peer_str;                    /* peer_addr in the batch, lazily */
     int peer_port;
     uint64_t now_ns;
     /* Per line. */
