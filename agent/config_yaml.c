@@ -223,7 +223,8 @@ td_cfg_node_add(td_cfg_loader *ld, td_cfg_node *coll, td_cfg_node *key,
         coll->keys[coll->n] = key;
     }
     coll->vals[coll->n++] = val;
-    if (coll->kind != TD_CFG_NODE_MAP || coll->n < TD_CFG_INDEX_MIN) {
+    if (coll->kind != TD_CFG_NODE_MAP || key == NULL
+        || coll->n < TD_CFG_INDEX_MIN) {
         return TD_OK;
     }
     if (coll->slots == NULL || coll->n * 2 > coll->n_slots) {

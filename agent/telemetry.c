@@ -361,6 +361,30 @@ td_batch_str(td_batch *b, const char *s, size_t len)
     return (td_str){p, len};
 }
 
+int
+td_attrs_reserve(td_batch *b, td_attrs *attrs, uint32_t n)
+{
+    uint32_t want;
+    void *p;
+
+    if (n > UINT32_MAX - attrs->n) {
+        return TD_ENOMEM;
+    }
+    want = attrs->n + n;
+    if (want <= attrs->cap) {
+        return TD_OK;
+    }
+    p = td_arena_realloc(b->arena, attrs->items,
+                         (size_t) attrs->n * sizeof(td_kv),
+                         (size_t) want * sizeof(td_kv));
+    if (p == NULL) {
+        return TD_ENOMEM;
+    }
+    attrs->items = p;
+    attrs->cap = want;
+    return TD_OK;
+}
+
 td_value *
 td_attrs_add(td_batch *b, td_attrs *attrs, const char *key, size_t key_len)
 {

@@ -389,6 +389,13 @@ td_summary_point *td_metric_add_summary_point(td_batch *b, td_metric *m);
 td_str td_batch_str(td_batch *b, const char *s, size_t len);
 
 /*
+ * Makes room for n more pairs in one allocation, so that a list whose
+ * size is known ahead is not grown (and copied) step by step. 0 or
+ * TD_ENOMEM. The caller owns the batch being built.
+ */
+int td_attrs_reserve(td_batch *b, td_attrs *attrs, uint32_t n);
+
+/*
  * Appends a key/value to an attribute list, growing it in the batch's
  * arena; the key is copied. Returns the new pair's value (set it) or NULL
  * on ENOMEM. The td_attrs_put_* helpers set the value too (copying

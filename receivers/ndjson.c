@@ -942,6 +942,18 @@ ndjson_number(td_ndjson_builder *bld, const cJSON *it, const char *tok,
     return TD_OK;
 }
 
+/* The members of an object or the elements of an array. */
+static uint32_t
+ndjson_count(const cJSON *it)
+{
+    uint32_t n = 0;
+
+    for (const cJSON *c = it->child; c != NULL; c = c->next) {
+        n++;
+    }
+    return n;
+}
+
 /*
  * Converts a cJSON node into a value. tok is the number text when the
  * caller already took it (top-level numbers), else NULL. Depth is bounded
@@ -985,6 +997,10 @@ ndjson_value(td_ndjson_builder *bld, const cJSON *it, const char *tok,
         return TD_OK;
     case cJSON_Object:
         out->type = TD_VAL_MAP;
+        if (td_attrs_reserve(bld->b, &out->u.map, ndjson_count(it))
+            != TD_OK) {
+            return TD_ENOMEM;
+        }
         for (c = it->child; c != NULL; c = c->next) {
             td_value *v = ndjson_attrs_add(bld, &out->u.map, c->string);
 
@@ -1235,7 +1251,7 @@ ndjson_map_object(td_ndjson_builder *bld, const cJSON *root,
                   td_log_record **out)
 {
     const char *svc = NULL;
-    size_t svc_len = 0;
+    size_t svc_len = 0, extra;
     ndjson_seen seen = {0};
     td_scope_group *sg;
     td_log_record *rec;
@@ -1258,6 +1274,14 @@ ndjson_map_object(td_ndjson_builder *bld, const cJSON *root,
         return TD_ENOMEM;
     }
     *out = rec;
+
+    /* The line's keys, the configured attributes and the peer's two. */
+    extra = bld->opts.attributes != NULL ? bld->opts.attributes->n : 0;
+    if (td_attrs_reserve(bld->b, &rec->attrs,
+                         ndjson_count(root) + (uint32_t) extra + 2)
+        != TD_OK) {
+        return TD_ENOMEM;
+    }
 
     for (c = root->child; c != NULL; c = c->next) {
         const char *tok = NULL;

@@ -184,6 +184,9 @@ keys_of(const td_attrs *a)
     char *p = out_buf();
     size_t o = 0;
 
+    if (a == NULL || a->items == NULL) {
+        return p;
+    }
     for (uint32_t i = 0; i < a->n && o < sizeof(tt_out[0]) - 1; i++) {
         o += (size_t) snprintf(p + o, sizeof(tt_out[0]) - o, "%s%.*s",
                                i > 0 ? "," : "", (int) a->items[i].key.len,

@@ -615,7 +615,44 @@ test_str(void)
     td_batch_unref(b);
 }
 
+/* A reserved list takes its pairs without moving; more still grow it. */
+static void
+test_attrs_reserve(void)
+{
+    td_batch *b = td_batch_new(TD_SIGNAL_LOGS, 0);
+    td_attrs a = {0};
+    td_kv *first;
+    char key[16];
+
+    TT_CHECK(b != NULL);
+    if (b == NULL) {
+        return;
+    }
+    TT_CHECK_INT(td_attrs_put_int(b, &a, "k0", 0), TD_OK);
+    TT_CHECK_INT(td_attrs_reserve(b, &a, 9), TD_OK);
+    TT_CHECK_INT(a.cap, 10);
+    first = a.items;
+    for (int i = 1; i < 10; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        TT_CHECK_INT(td_attrs_put_int(b, &a, key, i), TD_OK);
+    }
+    TT_CHECK(a.items == first);
+    TT_CHECK_INT(a.n, 10);
+    TT_CHECK_INT(td_attrs_reserve(b, &a, 0), TD_OK);
+    TT_CHECK_INT(a.cap, 10);
+    TT_CHECK_INT(td_attrs_put_int(b, &a, "k10", 10), TD_OK);
+    TT_CHECK(a.cap > 10);
+    for (int i = 0; i < 11; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        TT_CHECK(td_attrs_get(&a, key, strlen(key)) != NULL
+                 && td_attrs_get(&a, key, strlen(key))->u.i == i);
+    }
+    TT_CHECK_INT(td_attrs_reserve(b, &a, UINT32_MAX), TD_ENOMEM);
+    td_batch_unref(b);
+}
+
 static const tt_case cases[] = {
+    {"attrs_reserve", test_attrs_reserve},
     {"values", test_values},
     {"many_attrs", test_many_attrs},
     {"counts", test_counts},
