@@ -23,8 +23,8 @@ B=build-bench
 PY=/usr/bin/python3
 
 cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$B" -j "$(nproc)" --target tandem td_loadgen td_linescan \
-    >/dev/null
+cmake --build "$B" -j "$(nproc)" \
+    --target tandem td_loadgen td_linescan td_mapbench >/dev/null
 
 T=$(mktemp -d /tmp/tandem-bench.XXXXXX)
 PIDS=()
@@ -124,7 +124,16 @@ for r in $(seq "$RUNS"); do
     run_tandem "$r" >>"$T/tandem.runs"
 done
 
-$PY - "$T/scan.runs" "$T/tandem.runs" "$LINES" "$CONNS" "$RUNS" <<'EOF'
+# The same lines from a file, without sockets: the mapping alone, and
+# cJSON alone (the floor of any mapping built on it).
+"$B/td_loadgen" --file "$T/lines.ndjson" --lines "$LINES" --bad-every 97 \
+    --seed 1 >/dev/null
+for r in $(seq "$RUNS"); do
+    "$B/td_mapbench" "$T/lines.ndjson" 1
+done >"$T/map.runs"
+
+$PY - "$T/scan.runs" "$T/tandem.runs" "$LINES" "$CONNS" "$RUNS" \
+    "$T/map.runs" <<'EOF'
 import json, statistics, sys
 def load(p):
     return [json.loads(l) for l in open(p)]
@@ -143,8 +152,16 @@ for name, runs in (("td_linescan (newline scan)", scan),
     print(f"| {name} | {med(runs, 'lines_per_s'):,.0f} | "
           f"{med(runs, 'mb_per_s'):.1f} | {cpu / lines * 1e6:.3f} | "
           f"{lines / cpu / 1e6:.2f} | {med(runs, 'rss_kb') / 1024:.1f} |")
+mp = load(sys.argv[6])
+for name, key in (("mapping only (td_mapbench)", "cpu_s"),
+                  ("cJSON parse only (td_mapbench)", "cjson_cpu_s")):
+    cpu = med(mp, key)
+    print(f"| {name} | | | {cpu / lines * 1e6:.3f} | "
+          f"{lines / cpu / 1e6:.2f} | |")
 print(f"tandem / scan CPU per line: "
       f"{med(td, 'cpu_s') / med(scan, 'cpu_s'):.1f}x; "
       f"throughput ratio: "
-      f"{med(td, 'lines_per_s') / med(scan, 'lines_per_s'):.2f}")
+      f"{med(td, 'lines_per_s') / med(scan, 'lines_per_s'):.2f}; "
+      f"cJSON's share of tandem's CPU per line: "
+      f"{med(mp, 'cjson_cpu_s') / med(td, 'cpu_s') * 100:.0f}%")
 EOF

@@ -17,11 +17,17 @@
  *   td_loadgen --host H --port P [--connections N] [--lines TOTAL]
  *              [--bad-every K] [--long-every K] [--long-size BYTES]
  *              [--seed S]
+ *   td_loadgen --file PATH [--lines TOTAL] ...
+ *
+ * The second form writes the lines of one connection to a file instead,
+ * so that a benchmark can replay the very same bytes.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +41,7 @@
 typedef struct lg_opts {
     const char *host;
     const char *port;
+    const char *file;       /* write here instead of connecting */
     int conns;
     uint64_t lines;
     uint64_t bad_every;     /* 0: none */
@@ -91,7 +98,8 @@ static void
 lg_usage(FILE *f)
 {
     fprintf(f,
-            "usage: td_loadgen --host HOST --port PORT [--connections N]\n"
+            "usage: td_loadgen {--host HOST --port PORT | --file PATH}"
+            " [--connections N]\n"
             "                  [--lines TOTAL] [--bad-every K]"
             " [--long-every K]\n"
             "                  [--long-size BYTES] [--seed S]\n");
@@ -207,7 +215,7 @@ static int
 lg_write_all(int fd, const char *p, size_t len)
 {
     while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        ssize_t n = write(fd, p, len);
 
         if (n < 0) {
             if (errno == EINTR) {
@@ -236,7 +244,12 @@ lg_run(void *arg)
         c->what = "malloc";
         return NULL;
     }
-    fd = lg_connect(o, &c->what);
+    if (o->file != NULL) {
+        fd = open(o->file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        c->what = "open";
+    } else {
+        fd = lg_connect(o, &c->what);
+    }
     if (fd < 0) {
         c->err = errno;
         free(buf);
@@ -265,7 +278,7 @@ lg_run(void *arg)
         }
     }
     /* Half-close and wait for the receiver to close: it read everything. */
-    if (c->err == 0) {
+    if (c->err == 0 && o->file == NULL) {
         char tmp[256];
 
         shutdown(fd, SHUT_WR);
@@ -289,6 +302,7 @@ lg_parse_args(int argc, char **argv, lg_opts *o)
         { "long-every", required_argument, NULL, 'l' },
         { "long-size", required_argument, NULL, 's' },
         { "seed", required_argument, NULL, 'r' },
+        { "file", required_argument, NULL, 'f' },
         { "help", no_argument, NULL, '?' },
         { NULL, 0, NULL, 0 }
     };
@@ -306,10 +320,13 @@ lg_parse_args(int argc, char **argv, lg_opts *o)
         case 'l': o->long_every = strtoull(optarg, NULL, 10); break;
         case 's': o->long_size = strtoull(optarg, NULL, 10); break;
         case 'r': o->seed = strtoull(optarg, NULL, 10); break;
+        case 'f': o->file = optarg; break;
         default: return -1;
         }
     }
-    if (o->port == NULL || o->conns < 1 || o->conns > 4096
+    if ((o->port == NULL) == (o->file == NULL)
+        || (o->file != NULL && o->conns != 1) || o->conns < 1
+        || o->conns > 4096
         || o->long_size < 64 || o->long_size > (64u << 20)) {
         return -1;
     }
@@ -326,6 +343,7 @@ main(int argc, char **argv)
     lg_opts o;
     int failed = 0;
 
+    signal(SIGPIPE, SIG_IGN);   /* a closed peer is an error, not death */
     if (lg_parse_args(argc, argv, &o) != 0) {
         lg_usage(stderr);
         return 2;

@@ -6,12 +6,21 @@
  * and the telemetry model, so a change to them can be measured apart
  * from the kernel's share.
  *
+ * It also times cJSON alone on the same lines, parsing into a scratch
+ * arena reset per line as tcplog does: the floor that any mapping built
+ * on cJSON stands on.
+ *
  *   td_mapbench FILE [ROUNDS]
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
+#include "arena.h"
+#include "cjson_arena.h"
 #include "receivers/ndjson.h"
 #include "td.h"
 
@@ -26,6 +35,32 @@ mb_cpu_seconds(void)
     return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
+/* Parses every line of data with cJSON only. Returns the CPU seconds. */
+static double
+mb_cjson_only(const char *data, size_t size, int rounds,
+              unsigned long long *parsed)
+{
+    td_arena *scratch = td_arena_new(64 * 1024);
+    double t0 = mb_cpu_seconds();
+
+    for (int r = 0; r < rounds && scratch != NULL; r++) {
+        const char *p = data, *end = data + size;
+
+        while (p < end) {
+            const char *nl = memchr(p, '\n', (size_t) (end - p));
+            size_t len = (size_t) ((nl != NULL ? nl : end) - p);
+
+            td_arena_reset(scratch);
+            td_cjson_arena_begin(scratch);
+            *parsed += cJSON_ParseWithLength(p, len) != NULL;
+            td_cjson_arena_end();
+            p += len + 1;
+        }
+    }
+    td_arena_unref(scratch);
+    return mb_cpu_seconds() - t0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -33,10 +68,10 @@ main(int argc, char **argv)
     td_ndjson_builder bld;
     td_ndjson_framer fr;
     td_ndjson_line line;
-    unsigned long long lines = 0;
+    unsigned long long lines = 0, parsed = 0;
     int rounds = argc > 2 ? atoi(argv[2]) : 5;
     size_t size, used;
-    double t0, t1;
+    double t0, t1, cj;
     char *data;
     FILE *f;
 
@@ -79,8 +114,12 @@ main(int argc, char **argv)
         }
     }
     t1 = mb_cpu_seconds();
-    printf("{\"lines\":%llu,\"cpu_s\":%.3f,\"m_lines_per_cpu_s\":%.3f}\n",
-           lines, t1 - t0, (double) lines / (t1 - t0) / 1e6);
+    cj = mb_cjson_only(data, size, rounds, &parsed);
+    printf("{\"lines\":%llu,\"cpu_s\":%.3f,\"m_lines_per_cpu_s\":%.3f,"
+           "\"cjson_parsed\":%llu,\"cjson_cpu_s\":%.3f,"
+           "\"cjson_m_lines_per_cpu_s\":%.3f}\n",
+           lines, t1 - t0, (double) lines / (t1 - t0) / 1e6, parsed, cj,
+           (double) lines / cj / 1e6);
     td_ndjson_framer_free(&fr);
     td_ndjson_builder_free(&bld);
     free(data);
