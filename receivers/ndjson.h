@@ -146,6 +146,17 @@ void td_ndjson_builder_begin(td_ndjson_builder *bld, td_batch *b,
  */
 int td_ndjson_map(td_ndjson_builder *bld, const td_ndjson_line *line);
 
+/*
+ * Why the line last given to td_ndjson_map() was not fully parsed (the
+ * text of its tandem.parse_error), or NULL when it was. Valid until the
+ * next td_ndjson_map() call.
+ */
+static inline const char *
+td_ndjson_line_error(const td_ndjson_builder *bld)
+{
+    return bld->err_len > 0 ? bld->err : NULL;
+}
+
 /* ---- helpers, exported for tests ---- */
 
 /*

@@ -83,7 +83,7 @@ typedef struct tcplog {
     int64_t next_retry;             /* earliest retry_at, or -1 */
     int64_t accept_paused_until;    /* 0 when accepting */
     int64_t next_idle_scan;
-    tcplog_ratelimit rl_maxconn, rl_accept, rl_perm;
+    tcplog_ratelimit rl_maxconn, rl_accept, rl_perm, rl_line;
     td_counter *accepted, *refused, *bytes;
     td_gauge *open;
 } tcplog;
@@ -429,6 +429,35 @@ tcplog_retry_due(tcplog *t, int64_t now, bool resume)
 
 /* ---- reading ---- */
 
+/*
+ * A line that was kept but not fully understood (not JSON, a bad field,
+ * cut at max_log_size) is said once in the log, with the peer and the
+ * reason, at most once a second for the whole receiver; the record
+ * itself carries the same reason in its attributes.
+ */
+static void
+tcplog_line_warn(tcplog *t, tcplog_conn *conn, const td_ndjson_line *line)
+{
+    const char *why = td_ndjson_line_error(&t->bld);
+    uint64_t sup;
+
+    if ((why == NULL && !line->truncated)
+        || !tcplog_rl_allow(&t->rl_line, td_mono_ms(), &sup)) {
+        return;
+    }
+    if (line->truncated) {
+        td_log(TD_LOG_WARN, t->id, conn->peer, 0,
+               "a line of %llu bytes was cut to max_log_size (%zu) and "
+               "flagged tandem.truncated; %llu similar messages "
+               "suppressed", (unsigned long long) line->orig_len,
+               line->len, (unsigned long long) sup);
+    } else {
+        td_log(TD_LOG_WARN, t->id, conn->peer, 0,
+               "a line was kept with tandem.parse_error: %s; %llu similar "
+               "messages suppressed", why, (unsigned long long) sup);
+    }
+}
+
 /* Maps one line into the batch, making the batch on the first line. */
 static int
 tcplog_map(tcplog *t, tcplog_conn *conn, td_batch **b, size_t hint,
@@ -447,6 +476,8 @@ tcplog_map(tcplog *t, tcplog_conn *conn, td_batch **b, size_t hint,
     rc = td_ndjson_map(&t->bld, line);
     if (rc == 0) {
         conn->empty_lines++;
+    } else if (rc == 1) {
+        tcplog_line_warn(t, conn, line);
     }
     return rc < 0 ? rc : TD_OK;
 }

@@ -77,9 +77,10 @@ td_wait_metric "$rcv" $((want + 4)) 10 || fail "the unterminated line was lost"
 
 # 5. JSON nested deeper than the parser allows, an object nested 500
 # deep (kept as nested maps), and an over-long line.
-$PY -c 'print("[" * 2000 + "]" * 2000)
-print("{\"msg\":\"deep\",\"a\":" + "{\"a\":" * 500 + "1" + "}" * 501)
-print("x" * 100000)' | nc -N 127.0.0.1 "$PORT"
+$PY -c 'print("x" * 100000)
+print("[" * 2000 + "]" * 2000)
+print("{\"msg\":\"deep\",\"a\":" + "{\"a\":" * 500 + "1" + "}" * 501)' |
+    nc -N 127.0.0.1 "$PORT"
 td_wait_metric "$rcv" $((want + 7)) 10 || fail "the deep lines were lost"
 
 echo '{"msg":"still alive"}' | nc -N 127.0.0.1 "$PORT"
@@ -87,6 +88,15 @@ td_wait_metric "$rcv" $((want + 8)) 10 || fail "tandem stopped serving"
 td_wait_metric 'tandem_exporter_sent_log_records_total{exporter="file"}' \
     $((want + 8)) 10 || fail "not every record was written"
 td_stop
+
+# Kept-but-flagged lines are logged with the peer and the reason (rate
+# limited to one message a second, so the first of each burst).
+grep '"component":"tcplog"' "$T/tandem.log" |
+    grep '"peer":"127.0.0.1:' | grep -q 'tandem.parse_error: not JSON' ||
+    fail "no log line for the garbage that is not JSON"
+grep '"component":"tcplog"' "$T/tandem.log" |
+    grep -q 'a line of 100000 bytes was cut to max_log_size (4096)' ||
+    fail "no log line for the over-long line"
 
 $PY - "$T/out.jsonl" "$want" <<'PYEOF' || fail "the output is wrong"
 import json, sys
