@@ -6,10 +6,11 @@
  *   receiver --out[S] fan-out--> P.entry --> proc 1 --> ... --> P.exporters
  *
  * P.entry counts items in flight and calls P.head: the first processor's
- * consumer, or P.exporters when there is none. P.exporters reserves a queue slot in every exporter of P, and
- * commits the batch to all of them only when every reservation held, so
- * an exporter with a full queue pushes back on the receiver instead of
- * the batch reaching some exporters and not others.
+ * consumer, or P.exporters when there is none. P.exporters reserves a
+ * queue slot in every exporter of P, and commits the batch to all of them
+ * only when every reservation held, so an exporter with a full queue
+ * pushes back on the receiver instead of the batch reaching some
+ * exporters and not others.
  */
 #include <stdio.h>
 #include <stdlib.h>
