@@ -68,7 +68,7 @@ main(int argc, char **argv)
     td_ndjson_builder bld;
     td_ndjson_framer fr;
     td_ndjson_line line;
-    unsigned long long lines = 0, parsed = 0;
+    unsigned long long lines = 0, parsed = 0, bytes = 0;
     int rounds = argc > 2 ? atoi(argv[2]) : 5;
     size_t size, used;
     double t0, t1, cj;
@@ -110,6 +110,7 @@ main(int argc, char **argv)
                 len -= used;
                 lines += td_ndjson_map(&bld, &line) == 1;
             }
+            bytes += td_batch_bytes(b);
             td_batch_unref(b);
         }
     }
@@ -117,9 +118,11 @@ main(int argc, char **argv)
     cj = mb_cjson_only(data, size, rounds, &parsed);
     printf("{\"lines\":%llu,\"cpu_s\":%.3f,\"m_lines_per_cpu_s\":%.3f,"
            "\"cjson_parsed\":%llu,\"cjson_cpu_s\":%.3f,"
-           "\"cjson_m_lines_per_cpu_s\":%.3f}\n",
+           "\"cjson_m_lines_per_cpu_s\":%.3f,\"batch_bytes_per_line\":%.0f,"
+           "\"input_bytes_per_line\":%.0f}\n",
            lines, t1 - t0, (double) lines / (t1 - t0) / 1e6, parsed, cj,
-           (double) lines / cj / 1e6);
+           (double) lines / cj / 1e6, (double) bytes / (double) lines,
+           (double) size * rounds / (double) lines);
     td_ndjson_framer_free(&fr);
     td_ndjson_builder_free(&bld);
     free(data);
