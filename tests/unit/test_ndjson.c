@@ -1172,6 +1172,21 @@ test_values_number_order(void)
                  "{\"arrayValue\":{\"values\":[{\"intValue\":\"1\"},"
                  "{\"intValue\":\"2\"}]}}");
     fx_close(&f);
+
+    /*
+     * A string that ends in an escaped backslash ("a\\"), and one with
+     * an escaped backslash before an escaped quote: a quote closes a
+     * string after an even number of backslashes only.
+     */
+    r = one(&f, "{\"p\":\"a\\\\\",\"k\":5,\"q\":\"\\\\\\\"1\\\\\","
+                "\"m\":2.5,\"r\":\"\\\\\\\\\",\"t\":-6}");
+    TT_CHECK_STR(attr_json(r, "p"), "{\"stringValue\":\"a\\\\\"}");
+    TT_CHECK_STR(attr_json(r, "k"), "{\"intValue\":\"5\"}");
+    TT_CHECK_STR(attr_json(r, "q"),
+                 "{\"stringValue\":\"\\\\\\\"1\\\\\"}");
+    TT_CHECK_STR(attr_json(r, "m"), "{\"doubleValue\":2.5}");
+    TT_CHECK_STR(attr_json(r, "t"), "{\"intValue\":\"-6\"}");
+    fx_close(&f);
 }
 
 static void
