@@ -172,12 +172,15 @@ td_main_print_keys(const td_cfg_key *keys, const char *prefix)
             td_main_print_keys(k->sub, sub);
             continue;
         }
-        printf("    %-34s %-22s default %-14s %s%s\n", name,
-               td_main_type_name(k, type, sizeof(type)),
-               k->def ? k->def
-                      : (k->flags & TD_CFG_REQUIRED) ? "(required)"
-                                                     : "(none)",
-               k->desc ? k->desc : "", "");
+        /* Two lines a key, so that the listing reads in 80 columns. */
+        printf("    %s: %s, ", name, td_main_type_name(k, type, sizeof(type)));
+        if (k->def != NULL) {
+            printf("default %s\n", k->def);
+        } else {
+            printf("%s\n", (k->flags & TD_CFG_REQUIRED) ? "required"
+                                                        : "no default");
+        }
+        printf("        %s\n", k->desc ? k->desc : "");
     }
 }
 
