@@ -37,4 +37,21 @@ grep -q '^tandem_process_resident_memory_bytes ' "$T/metrics" ||
 
 td_stop
 grep -q '"shutdown complete"' "$T/tandem.log" || fail "no shutdown log line"
+
+# The default log level is info: no debug lines. At debug, the receiver
+# says when a connection opens, with the peer.
+if grep -q '"level":"debug"' "$T/tandem.log"; then
+    fail "debug lines at the default level"
+fi
+"$TD_BIN" --set receivers::tcplog::endpoint=127.0.0.1:0 \
+    --set service::telemetry::metrics::address=127.0.0.1:0 \
+    --set service::telemetry::logs::level=debug 2>"$T/tandem.log" &
+TD_PID=$!
+TD_PIDS+=("$TD_PID")
+td_wait_log '"tandem [0-9.]* started' 30 || fail "tandem did not start"
+PORT=$(td_listen_port tcplog)
+echo '{"msg":"at debug"}' | nc -N 127.0.0.1 "$PORT"
+td_wait_log '"level":"debug","component":"tcplog","msg":"connection opened","peer":"127.0.0.1:' 10 ||
+    fail "no debug line for the connection at level debug"
+td_stop
 echo "test_default: ok"
