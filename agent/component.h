@@ -152,6 +152,16 @@ typedef struct td_component_desc {
     int (*consume)(void *self, td_batch *b);
 
     /*
+     * Processors: true when consume may move the records out of the
+     * batch it is given (td_batch_append(mine, b)) when it returns 0.
+     * The service then hands such a pipeline a batch that nobody reads
+     * afterwards: the receiver's own when this pipeline is the last to
+     * need it, else a copy (td_batch_clone). A processor that only reads
+     * or forwards leaves it false, and batches stay shared.
+     */
+    bool takes_batch;
+
+    /*
      * Exporters: delivers one batch before deadline (td_mono_ms() clock),
      * called by the exporter helper's consumer threads, several at once
      * when num_consumers > 1. 0 sent; TD_AGAIN retryable; TD_EPERM

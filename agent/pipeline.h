@@ -20,6 +20,7 @@
 #ifndef TD_PIPELINE_H
 #define TD_PIPELINE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "component.h"
@@ -48,17 +49,24 @@ uint32_t td_fanout_all(const td_fanout *f);
  * TD_AGAIN when some refused (call again later with the same mask), or
  * a negative code for a permanent failure (bits of those pipelines are
  * cleared and the loss is counted by the pipeline). Any thread.
+ *
+ * A pipeline that takes batches may empty b: once this returns 0 the
+ * caller must not read b again (count its items before the call).
  */
 int td_fanout_consume(td_fanout *f, td_batch *b, uint32_t *pending);
 
 /*
  * Building a fan-out by hand (the service does it from the config; tests
  * use it with recording consumers). td_fanout_add keeps the consumer
- * pointer, which must outlive the fan-out. NULL / TD_ENOMEM / TD_EINVAL
- * (more than TD_FANOUT_MAX). Main thread, before any consume.
+ * pointer, which must outlive the fan-out. takes_batch says that the
+ * consumer may move the records out of the batches it is given (a
+ * pipeline with a processor whose descriptor sets takes_batch): such a
+ * consumer gets the caller's batch only when no other pipeline still
+ * needs it, else its own copy. NULL / TD_ENOMEM / TD_EINVAL (more than
+ * TD_FANOUT_MAX). Main thread, before any consume.
  */
 td_fanout *td_fanout_new(void);
-int td_fanout_add(td_fanout *f, td_consumer *c);
+int td_fanout_add(td_fanout *f, td_consumer *c, bool takes_batch);
 void td_fanout_free(td_fanout *f);
 
 #endif

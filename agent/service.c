@@ -40,6 +40,7 @@ typedef struct td_svc_pipeline {
     td_consumer entry;          /* what the receivers' fan-outs call */
     td_counter *refused;        /* batches refused by a full exporter */
     td_gauge *in_flight;        /* items taken, not yet done everywhere */
+    bool takes_batch;           /* a processor may empty its batches */
 } td_svc_pipeline;
 
 typedef struct td_svc_receiver {
@@ -233,6 +234,7 @@ td_service_build_pipeline(td_service *svc, td_svc_pipeline *p,
         pr->in.consume = td_service_proc_consume;
         pr->in.arg = pr;
         next = &pr->in;
+        p->takes_batch |= comp->desc->takes_batch;
     }
     p->head = next;
     p->entry.consume = td_service_entry;
@@ -275,7 +277,8 @@ td_service_build_receivers(td_service *svc, char *err, size_t errlen)
                     && (r->ctx.out[sig] = td_fanout_new()) == NULL) {
                     return TD_ENOMEM;
                 }
-                if (td_fanout_add(r->ctx.out[sig], &p->entry) != TD_OK) {
+                if (td_fanout_add(r->ctx.out[sig], &p->entry,
+                                  p->takes_batch) != TD_OK) {
                     snprintf(err, errlen, "receiver \"%s\" feeds more than "
                              "%d pipelines of one signal", comp->id,
                              TD_FANOUT_MAX);

@@ -80,7 +80,7 @@ rig_start(rig *r)
     r->s.c.arg = &r->s;
     r->f = td_fanout_new();
     TT_CHECK(r->f != NULL);
-    TT_CHECK_INT(td_fanout_add(r->f, &r->s.c), TD_OK);
+    TT_CHECK_INT(td_fanout_add(r->f, &r->s.c, false), TD_OK);
     ctx.out[TD_SIGNAL_LOGS] = r->f;
 
     snprintf(r->endpoint, sizeof(r->endpoint), "127.0.0.1:0");
