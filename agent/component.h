@@ -147,7 +147,9 @@ typedef struct td_component_desc {
     /*
      * Processors: takes a batch. The caller keeps its reference; take
      * your own with td_batch_ref() to keep the batch. TD_AGAIN refuses
-     * (nothing kept, the caller retries later). Any thread.
+     * (nothing kept, the caller retries later). Any thread. Once a
+     * batch went downstream and was taken (0), do not read it again: a
+     * later processor with takes_batch may have emptied it.
      */
     int (*consume)(void *self, td_batch *b);
 
