@@ -688,6 +688,57 @@ td_config_pipeline_id(td_cfg_loader *ld, const td_cfg_node *key)
     return -1;
 }
 
+/* True when the id in node is of type (before any "/NAME"). */
+static bool
+td_config_id_is(const td_cfg_node *node, const char *type)
+{
+    size_t len = strlen(type);
+
+    return node->kind == TD_CFG_NODE_SCALAR && !node->is_null
+           && node->len >= len && memcmp(node->str, type, len) == 0
+           && (node->str[len] == '\0' || node->str[len] == '/');
+}
+
+/*
+ * The OpenTelemetry Collector's advice, as warnings: memory_limiter goes
+ * first, so that it refuses data before any other processor spends
+ * memory on it, and batch after it, because what batch holds is not
+ * refused by a limiter behind it.
+ */
+static void
+td_config_proc_order(td_config_build *bd, const td_cfg_node *list,
+                     const char *q)
+{
+    const td_cfg_node *batch = NULL;
+
+    if (list == NULL || list->kind != TD_CFG_NODE_SEQ) {
+        return;
+    }
+    for (size_t i = 0; i < list->n; i++) {
+        const td_cfg_node *item = list->vals[i];
+
+        if (td_config_id_is(item, "batch") && batch == NULL) {
+            batch = item;
+        }
+        if (!td_config_id_is(item, "memory_limiter")) {
+            continue;
+        }
+        if (i > 0) {
+            td_cfg_node_warn(bd->ld, item, "memory_limiter is not the "
+                             "first processor of pipeline %s; put it "
+                             "first so that it refuses data before other "
+                             "processors spend memory on it", q);
+        }
+        if (batch != NULL) {
+            td_cfg_node_warn(bd->ld, batch, "batch stands before "
+                             "memory_limiter in pipeline %s; what batch "
+                             "holds escapes the limit, so put batch "
+                             "after memory_limiter", q);
+        }
+        return;
+    }
+}
+
 static void
 td_config_pipeline(td_config_build *bd, const td_cfg_node *key,
                    const td_cfg_node *val, int sig)
@@ -725,6 +776,7 @@ td_config_pipeline(td_config_build *bd, const td_cfg_node *key,
         n[i] = td_config_refs(bd, list, kinds[i], sig, user, path,
                               &refs[i]);
         if (i == 1) {
+            td_config_proc_order(bd, list, q);
             continue;
         }
         if (list == NULL || (list->kind == TD_CFG_NODE_SCALAR
