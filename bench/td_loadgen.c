@@ -19,6 +19,10 @@
  *              [--seed S]
  *   td_loadgen --file PATH [--lines TOTAL] ...
  *
+ * --rate LINES_PER_S paces the sender (over all connections together);
+ * --duration SECONDS stops it after that long, at a line boundary, and
+ * the lines it reports are the lines it wrote.
+ *
  * The second form writes the lines of one connection to a file instead,
  * so that a benchmark can replay the very same bytes.
  */
@@ -28,6 +32,7 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +53,8 @@ typedef struct lg_opts {
     uint64_t long_every;    /* 0: none */
     size_t long_size;
     uint64_t seed;
+    double rate;            /* lines per second in all, 0: unpaced */
+    double duration;        /* seconds, 0: until --lines are sent */
 } lg_opts;
 
 typedef struct lg_conn {
@@ -56,6 +63,7 @@ typedef struct lg_conn {
     uint64_t lines;         /* lines this connection sends */
     uint64_t rng;
     uint64_t bad, longs, bytes;
+    uint64_t sent;          /* lines written */
     int err;                /* errno of a failure, 0 when all was sent */
     const char *what;       /* the call that failed */
     pthread_t thread;
@@ -100,6 +108,7 @@ lg_usage(FILE *f)
     fprintf(f,
             "usage: td_loadgen {--host HOST --port PORT | --file PATH}"
             " [--connections N]\n"
+            "                  [--rate LINES_PER_S] [--duration SECONDS]\n"
             "                  [--lines TOTAL] [--bad-every K]"
             " [--long-every K]\n"
             "                  [--long-size BYTES] [--seed S]\n");
@@ -229,6 +238,36 @@ lg_write_all(int fd, const char *p, size_t len)
     return 0;
 }
 
+static double
+lg_since(const struct timespec *t0)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double) (t.tv_sec - t0->tv_sec)
+           + (double) (t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/*
+ * After sent lines of one connection: sleeps until they are due at
+ * per_s lines a second, and says whether --duration is over.
+ */
+static bool
+lg_pace(const lg_opts *o, const struct timespec *t0, double per_s,
+        uint64_t sent)
+{
+    double ahead;
+
+    if (per_s > 0 && (ahead = (double) sent / per_s - lg_since(t0)) > 0) {
+        struct timespec ts = { (time_t) ahead,
+                               (long) ((ahead - (double) (time_t) ahead)
+                                       * 1e9) };
+
+        nanosleep(&ts, NULL);
+    }
+    return o->duration > 0 && lg_since(t0) >= o->duration;
+}
+
 static void *
 lg_run(void *arg)
 {
@@ -236,6 +275,10 @@ lg_run(void *arg)
     const lg_opts *o = c->opts;
     size_t room = LG_CHUNK + o->long_size + 1024;
     char *buf = malloc(room);
+    double per_s = o->rate / o->conns;
+    /* Paced, lines go out in bursts of about 10 ms. */
+    uint64_t batch = per_s / 100 >= 1 ? (uint64_t) (per_s / 100) : 1;
+    struct timespec t0;
     size_t len = 0;
     int fd;
 
@@ -255,6 +298,7 @@ lg_run(void *arg)
         free(buf);
         return NULL;
     }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (uint64_t seq = 0; seq < c->lines; seq++) {
         size_t cap = room - len;
 
@@ -267,14 +311,19 @@ lg_run(void *arg)
         } else {
             len += lg_json_line(c, seq, buf + len, cap);
         }
-        if (len >= LG_CHUNK || seq + 1 == c->lines) {
+        if (len >= LG_CHUNK || seq + 1 == c->lines
+            || (per_s > 0 && seq + 1 - c->sent >= batch)) {
             if (lg_write_all(fd, buf, len) != 0) {
                 c->err = errno;
                 c->what = "send";
                 break;
             }
             c->bytes += len;
+            c->sent = seq + 1;
             len = 0;
+            if (lg_pace(o, &t0, per_s, c->sent)) {
+                break;
+            }
         }
     }
     /* Half-close and wait for the receiver to close: it read everything. */
@@ -303,6 +352,8 @@ lg_parse_args(int argc, char **argv, lg_opts *o)
         { "long-size", required_argument, NULL, 's' },
         { "seed", required_argument, NULL, 'r' },
         { "file", required_argument, NULL, 'f' },
+        { "rate", required_argument, NULL, 'R' },
+        { "duration", required_argument, NULL, 'd' },
         { "help", no_argument, NULL, '?' },
         { NULL, 0, NULL, 0 }
     };
@@ -321,6 +372,8 @@ lg_parse_args(int argc, char **argv, lg_opts *o)
         case 's': o->long_size = strtoull(optarg, NULL, 10); break;
         case 'r': o->seed = strtoull(optarg, NULL, 10); break;
         case 'f': o->file = optarg; break;
+        case 'R': o->rate = strtod(optarg, NULL); break;
+        case 'd': o->duration = strtod(optarg, NULL); break;
         default: return -1;
         }
     }
@@ -336,7 +389,7 @@ lg_parse_args(int argc, char **argv, lg_opts *o)
 int
 main(int argc, char **argv)
 {
-    uint64_t bad = 0, longs = 0, bytes = 0;
+    uint64_t bad = 0, longs = 0, bytes = 0, sent = 0;
     struct timespec t0, t1;
     lg_conn *conns;
     double secs;
@@ -377,6 +430,7 @@ main(int argc, char **argv)
             failed = 1;
         }
         bad += c->bad;
+        sent += c->sent;
         longs += c->longs;
         bytes += c->bytes;
     }
@@ -386,9 +440,9 @@ main(int argc, char **argv)
     printf("{\"lines\":%llu,\"connections\":%d,\"bad\":%llu,\"long\":%llu,"
            "\"bytes\":%llu,\"seconds\":%.3f,\"lines_per_s\":%.0f,"
            "\"mb_per_s\":%.2f}\n",
-           (unsigned long long) o.lines, o.conns, (unsigned long long) bad,
+           (unsigned long long) sent, o.conns, (unsigned long long) bad,
            (unsigned long long) longs, (unsigned long long) bytes, secs,
-           (double) o.lines / secs, (double) bytes / secs / 1e6);
+           (double) sent / secs, (double) bytes / secs / 1e6);
     free(conns);
     return failed;
 }
