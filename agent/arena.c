@@ -3,12 +3,18 @@
  *
  * Blocks double in size up to 1 MiB; a request larger than a block gets a
  * block of its own. The arena header lives in the first block.
+ *
+ * Every block is charged to the memory budget (budget.h) when it is
+ * malloc'd and uncharged when it is freed, by its usable size, the same
+ * figure td_arena_bytes() reports. That is one atomic add per block, not
+ * per allocation; an arena shared by several batches is charged once.
  */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arena.h"
+#include "budget.h"
 
 #define TD_ARENA_DEFAULT   4096
 #define TD_ARENA_MAX_BLOCK (1024 * 1024)
@@ -41,6 +47,7 @@ td_arena_block_new(size_t size)
     blk->prev = NULL;
     blk->size = size;
     blk->used = 0;
+    td_budget_charge(size);
     return blk;
 }
 
@@ -95,6 +102,7 @@ td_arena_unref(td_arena *a)
         return;
     }
     first = a->first;
+    td_budget_uncharge(a->bytes);
     td_arena_free_blocks(a->cur, first);
     free(first);
 }
@@ -199,6 +207,7 @@ td_arena_reset(td_arena *a)
 {
     td_arena_block *first = a->first;
 
+    td_budget_uncharge(a->bytes - first->size);
     td_arena_free_blocks(a->cur, first);
     first->prev = NULL;
     first->used = (sizeof(td_arena) + 15) & ~(size_t) 15;

@@ -7,6 +7,9 @@
  * merging others (the batch processor) can keep their memory alive without
  * copying it. One thread allocates from an arena at a time; references
  * may be taken and dropped from any thread.
+ *
+ * Every arena's blocks count in the process-wide memory budget
+ * (budget.h) from the malloc of a block to its free.
  */
 #ifndef TD_ARENA_H
 #define TD_ARENA_H
