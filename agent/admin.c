@@ -6,7 +6,8 @@
  * The server runs on libmicrohttpd's internal polling thread (epoll where
  * the library has it, else poll). The only state shared with the main
  * thread is the ready flag, an atomic; /metrics reads the registry through
- * td_self_render(), which takes the registry's own lock.
+ * td_self_render(), which takes the registry's own lock. /health/ready
+ * also reads the memory budget's limited state (lock-free atomics).
  */
 #include <errno.h>
 #include <netdb.h>
@@ -23,6 +24,7 @@
 #include <zlib.h>
 
 #include "admin.h"
+#include "budget.h"
 #include "buf.h"
 #include "log.h"
 #include "selfmetrics.h"
@@ -255,13 +257,19 @@ td_admin_handle(void *cls, struct MHD_Connection *conn, const char *url,
                              "{\"status\":\"live\"}");
     }
     if (strcmp(url, "/health/ready") == 0) {
-        if (atomic_load(&adm->ready)) {
-            return td_admin_send(conn, MHD_HTTP_OK, "application/json",
-                                 "{\"status\":\"ready\"}");
+        if (!atomic_load(&adm->ready)) {
+            return td_admin_send(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+                                 "application/json",
+                                 "{\"status\":\"not ready\"}");
         }
-        return td_admin_send(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
-                             "application/json",
-                             "{\"status\":\"not ready\"}");
+        if (td_budget_limited()) {
+            return td_admin_send(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+                                 "application/json",
+                                 "{\"status\":\"not ready\","
+                                 "\"reason\":\"memory limited\"}");
+        }
+        return td_admin_send(conn, MHD_HTTP_OK, "application/json",
+                             "{\"status\":\"ready\"}");
     }
     return td_admin_send(conn, MHD_HTTP_NOT_FOUND, "text/plain",
                          "404 page not found\n");

@@ -4,7 +4,8 @@
  *                      client accepts it)
  *   GET /health/live   200 while the process runs
  *   GET /health/ready  200 once every component started and while the
- *                      service is not shutting down, else 503
+ *                      service is not shutting down nor memory limited
+ *                      (td_budget_limited(), budget.h), else 503
  * Runs on libmicrohttpd's own thread.
  */
 #ifndef TD_ADMIN_H

@@ -11,6 +11,25 @@
  * receive buffer fills and TCP flow control slows the sender down. The
  * batch is offered again with a backoff (5 ms doubling to 100 ms) and
  * reading resumes once every pipeline took it. No line is dropped.
+ *
+ * Before each read the connection reserves, in the process-wide memory
+ * budget (budget.h), the bytes the read may turn into once mapped: the
+ * read size times the connection's expansion factor. When the budget has
+ * no room, the socket leaves the epoll set in the same way, the
+ * reservation is retried with the same backoff, and reading resumes once
+ * it fits; the kernel's buffers and TCP slow the sender meanwhile. Once
+ * the read's batch is built the reservation is released: its arena
+ * blocks are then charged with the real bytes.
+ *
+ * The expansion factor starts at TCPLOG_EXPANSION (bench/td_mapbench: a
+ * 327-byte line of the benchmark's mix takes 3.05 times its size in
+ * arena memory, 4.0 with the block rounding) and follows what each
+ * connection's reads of at least TCPLOG_LEARN_MIN bytes really cost,
+ * with a quarter more as margin: tiny lines cost far more per byte (a
+ * 2-byte line takes some 190 times its size), and for such a connection
+ * the read size shrinks instead, so that one read never reserves much
+ * more than TCPLOG_RESERVE_MAX, nor more than an eighth of the soft
+ * limit.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,6 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "log.h"
 #include "pipeline.h"
 #include "selfmetrics.h"
@@ -39,6 +59,14 @@
 #define TCPLOG_BACKOFF_MAX  100
 #define TCPLOG_ACCEPT_PAUSE 100     /* ms without accepting after EMFILE */
 #define TCPLOG_PEER_LEN     (INET6_ADDRSTRLEN + 16)
+
+/* Reservations before reading; see the comment at the top. */
+#define TCPLOG_EXPANSION    4       /* least arena bytes per input byte */
+#define TCPLOG_EXPANSION_MAX 1024
+#define TCPLOG_RESERVE_MAX  (TCPLOG_READ_SIZE * TCPLOG_EXPANSION)
+#define TCPLOG_READ_MIN     512     /* smallest read a reservation buys */
+#define TCPLOG_LEARN_MIN    4096    /* smaller reads do not teach */
+#define TCPLOG_BATCH_SLACK  2048    /* a batch's fixed cost over its data */
 
 /* At most one line per second for a repeated warning, with a count. */
 typedef struct tcplog_ratelimit {
@@ -53,7 +81,12 @@ typedef struct tcplog_conn {
     int port;
     td_ndjson_framer fr;
     td_batch *held;                 /* refused batch waiting for a retry */
+    size_t held_bytes;              /* its bytes, marked held in budget */
     uint32_t pending;               /* pipelines that still need it */
+    size_t expansion;               /* arena bytes per input byte */
+    size_t reserved;                /* budget reserved for the next read */
+    size_t read_len;                /* bytes that reservation covers */
+    bool budget_wait;               /* paused: no room in the budget */
     int64_t retry_at;
     int64_t backoff_ms;
     int64_t last_active;
@@ -80,11 +113,12 @@ typedef struct tcplog {
     tcplog_conn *conns;
     size_t n_conns;
     size_t n_held;
+    size_t n_waiting;               /* connections with budget_wait */
     int64_t next_retry;             /* earliest retry_at, or -1 */
     int64_t accept_paused_until;    /* 0 when accepting */
     int64_t next_idle_scan;
     tcplog_ratelimit rl_maxconn, rl_accept, rl_perm, rl_line;
-    td_counter *accepted, *refused, *bytes;
+    td_counter *accepted, *refused, *bytes, *pauses;
     td_gauge *open;
 } tcplog;
 
@@ -293,8 +327,15 @@ tcplog_conn_close(tcplog *t, tcplog_conn *conn)
     tcplog_set_reading(t, conn, false);
     close(conn->fd);
     if (conn->held != NULL) {
+        td_budget_unhold(conn->held_bytes);
         td_batch_unref(conn->held);
         t->n_held--;
+    }
+    if (conn->reserved > 0) {
+        td_budget_release(conn->reserved);
+    }
+    if (conn->budget_wait) {
+        t->n_waiting--;
     }
     td_ndjson_framer_free(&conn->fr);
     if (conn->empty_lines > 0) {
@@ -324,6 +365,8 @@ tcplog_hold(tcplog *t, tcplog_conn *conn, td_batch *b, uint32_t pending,
             int64_t now)
 {
     conn->held = b;
+    conn->held_bytes = td_batch_bytes(b);
+    td_budget_hold(conn->held_bytes);
     conn->pending = pending;
     conn->backoff_ms = TCPLOG_BACKOFF_MIN;
     conn->retry_at = now + conn->backoff_ms;
@@ -394,13 +437,126 @@ tcplog_retry(tcplog *t, tcplog_conn *conn, int64_t now)
     } else {
         tcplog_lost(t, conn, n, rc);
     }
+    td_budget_unhold(conn->held_bytes);
     td_batch_unref(conn->held);
     conn->held = NULL;
     t->n_held--;
     return true;
 }
 
-/* Retries every held batch that is due and computes the next due time. */
+/* ---- room in the memory budget ---- */
+
+/*
+ * Reserves room for the next read of a connection: the read size, and
+ * the budget the read may turn into. 0 or TD_AGAIN (nothing reserved).
+ */
+static int
+tcplog_reserve(tcplog_conn *conn)
+{
+    size_t room = TCPLOG_RESERVE_MAX, soft = td_budget_soft_limit();
+    size_t len, want;
+
+    if (soft != 0 && room > soft / 8) {
+        room = soft / 8;
+    }
+    len = room / conn->expansion;
+    if (len > TCPLOG_READ_SIZE) {
+        len = TCPLOG_READ_SIZE;
+    } else if (len < TCPLOG_READ_MIN) {
+        len = TCPLOG_READ_MIN;
+    }
+    want = len * conn->expansion + TCPLOG_BATCH_SLACK;
+    if (td_budget_reserve(want) != TD_OK) {
+        return TD_AGAIN;
+    }
+    conn->reserved = want;
+    conn->read_len = len;
+    return TD_OK;
+}
+
+static void
+tcplog_unreserve(tcplog_conn *conn)
+{
+    td_budget_release(conn->reserved);
+    conn->reserved = 0;
+}
+
+/*
+ * Stops reading a connection until the budget has room for its next
+ * read, and schedules the next try. A pause is counted once however
+ * often it is retried.
+ */
+static void
+tcplog_budget_pause(tcplog *t, tcplog_conn *conn, int64_t now)
+{
+    if (!conn->budget_wait) {
+        conn->budget_wait = true;
+        conn->backoff_ms = TCPLOG_BACKOFF_MIN;
+        t->n_waiting++;
+        td_counter_add(t->pauses, 1);
+        td_log(TD_LOG_DEBUG, t->id, conn->peer, 0,
+               "no room in the memory budget for the next read; reading "
+               "paused");
+    } else {
+        conn->backoff_ms *= 2;
+        if (conn->backoff_ms > TCPLOG_BACKOFF_MAX) {
+            conn->backoff_ms = TCPLOG_BACKOFF_MAX;
+        }
+    }
+    conn->retry_at = now + conn->backoff_ms;
+    if (t->next_retry < 0 || conn->retry_at < t->next_retry) {
+        t->next_retry = conn->retry_at;
+    }
+    tcplog_set_reading(t, conn, false);
+}
+
+/*
+ * Learns what a read really cost in arena memory (the bytes handed out,
+ * not the blocks, which the hint sized up front), with a quarter more
+ * as margin. Small reads are mostly a batch's fixed cost and teach
+ * nothing about the next large one.
+ */
+static void
+tcplog_learn(tcplog_conn *conn, const td_batch *b, size_t len)
+{
+    size_t used, f;
+
+    if (len < TCPLOG_LEARN_MIN) {
+        return;
+    }
+    used = td_arena_used(b->arena);
+    f = (used * 5 + len * 4 - 1) / (len * 4);
+    conn->expansion = f < TCPLOG_EXPANSION ? TCPLOG_EXPANSION
+                      : f > TCPLOG_EXPANSION_MAX ? TCPLOG_EXPANSION_MAX
+                                                 : f;
+}
+
+/* ---- retries ---- */
+
+/*
+ * Retries one connection that is due: its held batch, or its
+ * reservation. True when it may read again (or close).
+ */
+static bool
+tcplog_retry_conn(tcplog *t, tcplog_conn *conn, int64_t now)
+{
+    if (conn->held != NULL) {
+        return tcplog_retry(t, conn, now);
+    }
+    if (tcplog_reserve(conn) != TD_OK) {
+        tcplog_budget_pause(t, conn, now);
+        return false;
+    }
+    conn->budget_wait = false;
+    t->n_waiting--;
+    return true;
+}
+
+/*
+ * Retries every held batch and paused reservation that is due and
+ * computes the next due time. While shutting down (resume false) no
+ * reservation is retried: nothing more will be read.
+ */
 static void
 tcplog_retry_due(tcplog *t, int64_t now, bool resume)
 {
@@ -409,10 +565,10 @@ tcplog_retry_due(tcplog *t, int64_t now, bool resume)
     t->next_retry = -1;
     for (; conn != NULL; conn = next) {
         next = conn->next;
-        if (conn->held == NULL) {
+        if (conn->held == NULL && (!conn->budget_wait || !resume)) {
             continue;
         }
-        if (conn->retry_at <= now && tcplog_retry(t, conn, now)) {
+        if (conn->retry_at <= now && tcplog_retry_conn(t, conn, now)) {
             if (conn->closing) {
                 tcplog_conn_close(t, conn);
             } else if (resume) {
@@ -491,7 +647,7 @@ static void
 tcplog_ingest(tcplog *t, tcplog_conn *conn, const char *data, size_t len,
               bool eof)
 {
-    size_t hint = len * 4 + 1024, used;
+    size_t hint = len * conn->expansion + 1024, used, read = len;
     td_batch *b = NULL;
     td_ndjson_line line;
     int rc = TD_OK;
@@ -518,6 +674,7 @@ tcplog_ingest(tcplog *t, tcplog_conn *conn, const char *data, size_t len,
         return;
     }
     if (b != NULL && td_batch_items(b) > 0) {
+        tcplog_learn(conn, b, read);
         tcplog_deliver(t, conn, b);
     } else {
         td_batch_unref(b);
@@ -532,17 +689,24 @@ tcplog_readable(tcplog *t, tcplog_conn *conn)
     if (!conn->reading || conn->held != NULL) {
         return;
     }
-    n = read(conn->fd, t->rbuf, TCPLOG_READ_SIZE);
+    if (conn->reserved == 0 && tcplog_reserve(conn) != TD_OK) {
+        tcplog_budget_pause(t, conn, td_mono_ms());
+        return;
+    }
+    n = read(conn->fd, t->rbuf, conn->read_len);
     if (n > 0) {
         td_counter_add(t->bytes, (uint64_t) n);
         conn->last_active = td_mono_ms();
         tcplog_ingest(t, conn, t->rbuf, (size_t) n, false);
+        tcplog_unreserve(conn);
     } else if (n == 0) {
+        tcplog_unreserve(conn);
         conn->closing = true;
         tcplog_ingest(t, conn, NULL, 0, true);
     } else {
         int err = errno;
 
+        tcplog_unreserve(conn);
         if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) {
             return;
         }
@@ -613,6 +777,7 @@ tcplog_add_conn(tcplog *t, int fd, const struct sockaddr_storage *ss)
     tcplog_peer_text(conn->peer, sizeof(conn->peer), conn->addr,
                      conn->port);
     td_ndjson_framer_init(&conn->fr, (size_t) t->cfg->max_log_size);
+    conn->expansion = TCPLOG_EXPANSION;
     conn->last_active = td_mono_ms();
     if (t->n_conns >= (size_t) t->cfg->max_connections) {
         tcplog_refuse_conn(t, fd, conn->peer);
@@ -684,7 +849,7 @@ tcplog_idle_scan(tcplog *t, int64_t now)
     t->next_idle_scan = now + step;
     for (conn = t->conns; conn != NULL; conn = next) {
         next = conn->next;
-        if (conn->held != NULL || conn->closing
+        if (conn->held != NULL || conn->budget_wait || conn->closing
             || now - conn->last_active < idle) {
             continue;
         }
@@ -841,7 +1006,8 @@ tcplog_thread(void *arg)
             break;
         }
         now = td_mono_ms();
-        if (t->n_held > 0 && t->next_retry >= 0 && now >= t->next_retry) {
+        if (t->n_held + t->n_waiting > 0 && t->next_retry >= 0
+            && now >= t->next_retry) {
             tcplog_retry_due(t, now, true);
         }
         if (t->accept_paused_until > 0 && now >= t->accept_paused_until) {
@@ -878,6 +1044,11 @@ tcplog_metrics(tcplog *t, char *err, size_t errlen)
     t->bytes = td_self_counter(
         "tandem_receiver_received_bytes_total",
         "Bytes a receiver read from its clients.", labels);
+    t->pauses = td_self_counter(
+        "tandem_receiver_memory_pauses_total",
+        "Times a connection stopped reading because the memory budget had "
+        "no room for its next read; it reads again once there is.",
+        labels);
     t->open = td_self_gauge(
         "tandem_receiver_open_connections",
         "Client connections a receiver has open.", labels);
