@@ -10,6 +10,12 @@
  * never contended on a hot path; updates are relaxed atomics and take no
  * lock at all.
  *
+ * A histogram series keeps one counter per bucket rather than
+ * cumulative ones, so that an observation is one atomic add (plus a
+ * compare-and-swap loop on the sum's bits); rendering adds the buckets
+ * up and writes their total as _count, so a scrape always reads
+ * buckets that rise and end at _count.
+ *
  * The process metrics (memory, CPU, descriptors, start time) are read
  * from /proc/self at every render, the way Prometheus client libraries
  * do, and mixed into the sorted output with the registered families.
@@ -33,7 +39,8 @@
 
 typedef enum td_self_type {
     TD_SELF_COUNTER = 0,
-    TD_SELF_GAUGE
+    TD_SELF_GAUGE,
+    TD_SELF_HISTOGRAM
 } td_self_type;
 
 typedef struct td_self_series {
@@ -42,6 +49,7 @@ typedef struct td_self_series {
     td_gauge gauge;                 /* TD_SELF_GAUGE without fn */
     double (*fn)(void *arg);        /* TD_SELF_GAUGE computed at render */
     void *arg;
+    td_histogram hist;              /* TD_SELF_HISTOGRAM */
     struct td_self_series *next;
 } td_self_series;
 
@@ -49,6 +57,8 @@ typedef struct td_self_family {
     char *name;
     char *help;
     td_self_type type;
+    double *bounds;                 /* TD_SELF_HISTOGRAM: the le values */
+    size_t n_bounds;
     td_self_series *series;
     td_self_series *tail;
     struct td_self_family *next;
@@ -115,7 +125,7 @@ td_self_find_locked(const char *name, const char *help, td_self_type type,
         fam = *pp;
         if (fam->type != type) {
             td_log(TD_LOG_ERROR, "selfmetrics", NULL, 0,
-                   "metric %s registered as both counter and gauge",
+                   "metric %s registered with two different types",
                    name);
             return NULL;
         }
@@ -221,6 +231,191 @@ td_self_gauge_fn(const char *name, const char *help, const char *labels,
     }
     pthread_mutex_unlock(&td_self_lock);
     return s != NULL ? TD_OK : TD_ENOMEM;
+}
+
+/* ---- histograms ---- */
+
+_Static_assert(sizeof(uint_fast64_t) == sizeof(double),
+               "a histogram's sum is kept as the bits of a double");
+
+/* Called with the lock held. */
+static td_self_family *
+td_self_family_locked(const char *name)
+{
+    for (td_self_family *f = td_self_families; f != NULL; f = f->next) {
+        if (strcmp(f->name, name) == 0) {
+            return f;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * A histogram's samples add _bucket, _sum and _count to its name and le
+ * to its labels, so those must not be taken already; bounds must be
+ * finite and strictly increasing (the text format's le rules).
+ */
+static bool
+td_self_hist_args_ok(const char *name, const char *labels,
+                     const double *bounds, size_t n)
+{
+    static const char *const reserved[] = {"_bucket", "_sum", "_count",
+                                           "_total"};
+
+    if (!td_self_name_ok(name)) {
+        return false;
+    }
+    for (size_t i = 0; i < TD_ARRAY_SIZE(reserved); i++) {
+        if (td_self_ends_with(name, reserved[i])) {
+            return false;
+        }
+    }
+    if (labels != NULL
+        && (strncmp(labels, "le=", 3) == 0 || strstr(labels, ",le=") != NULL)) {
+        return false;
+    }
+    if (n > 0 && bounds == NULL) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(bounds[i]) || (i > 0 && bounds[i] <= bounds[i - 1])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool
+td_self_same_bounds(const td_self_family *fam, const double *bounds,
+                    size_t n)
+{
+    return fam->n_bounds == n
+           && (n == 0
+               || memcmp(fam->bounds, bounds, n * sizeof(*bounds)) == 0);
+}
+
+/* Gives a new series its buckets; called with the lock held. */
+static int
+td_self_hist_init_locked(td_self_series *s, const td_self_family *fam)
+{
+    if (s->hist.counts != NULL) {
+        return TD_OK;
+    }
+    s->hist.counts = calloc(fam->n_bounds + 1, sizeof(*s->hist.counts));
+    if (s->hist.counts == NULL) {
+        return TD_ENOMEM;
+    }
+    for (size_t i = 0; i <= fam->n_bounds; i++) {
+        atomic_init(&s->hist.counts[i], 0);
+    }
+    atomic_init(&s->hist.sum_bits, 0);      /* the bits of 0.0 */
+    s->hist.bounds = fam->bounds;
+    s->hist.n_bounds = fam->n_bounds;
+    return TD_OK;
+}
+
+td_histogram *
+td_self_histogram(const char *name, const char *help, const char *labels,
+                  const double *bounds, size_t n_bounds)
+{
+    td_self_family *fam;
+    td_self_series *s;
+    double *copy = NULL;
+
+    if (name == NULL
+        || !td_self_hist_args_ok(name, labels, bounds, n_bounds)) {
+        td_log(TD_LOG_ERROR, "selfmetrics", NULL, 0,
+               "histogram \"%s\" has a bad name, labels or bucket bounds",
+               name ? name : "(null)");
+        return NULL;
+    }
+
+    pthread_mutex_lock(&td_self_lock);
+    fam = td_self_family_locked(name);
+    if (fam != NULL && fam->type == TD_SELF_HISTOGRAM
+        && !td_self_same_bounds(fam, bounds, n_bounds)) {
+        pthread_mutex_unlock(&td_self_lock);
+        td_log(TD_LOG_ERROR, "selfmetrics", NULL, 0,
+               "histogram %s registered with two sets of bucket bounds",
+               name);
+        return NULL;
+    }
+    if (fam == NULL && n_bounds > 0) {
+        copy = malloc(n_bounds * sizeof(*copy));
+        if (copy == NULL) {
+            pthread_mutex_unlock(&td_self_lock);
+            return NULL;
+        }
+        memcpy(copy, bounds, n_bounds * sizeof(*copy));
+    }
+
+    s = td_self_find_locked(name, help, TD_SELF_HISTOGRAM,
+                            labels ? labels : "");
+    if (fam == NULL && (fam = td_self_family_locked(name)) != NULL) {
+        fam->bounds = copy;
+        fam->n_bounds = n_bounds;
+        copy = NULL;
+    }
+    if (s != NULL && td_self_hist_init_locked(s, fam) != TD_OK) {
+        s = NULL;
+    }
+    pthread_mutex_unlock(&td_self_lock);
+    free(copy);
+    return s != NULL ? &s->hist : NULL;
+}
+
+void
+td_histogram_observe(td_histogram *h, double v)
+{
+    size_t i = 0;
+    uint_fast64_t old, bits;
+    double sum;
+
+    if (h == NULL || h->counts == NULL) {
+        return;
+    }
+    /* NaN compares false with every bound and lands in +Inf. */
+    while (i < h->n_bounds && !(v <= h->bounds[i])) {
+        i++;
+    }
+    atomic_fetch_add_explicit(&h->counts[i], 1, memory_order_relaxed);
+
+    old = atomic_load_explicit(&h->sum_bits, memory_order_relaxed);
+    do {
+        memcpy(&sum, &old, sizeof(sum));
+        sum += v;
+        memcpy(&bits, &sum, sizeof(bits));
+    } while (!atomic_compare_exchange_weak_explicit(
+        &h->sum_bits, &old, bits, memory_order_relaxed,
+        memory_order_relaxed));
+}
+
+uint64_t
+td_histogram_count(const td_histogram *h)
+{
+    uint64_t n = 0;
+
+    if (h == NULL || h->counts == NULL) {
+        return 0;
+    }
+    for (size_t i = 0; i <= h->n_bounds; i++) {
+        n += atomic_load_explicit(&h->counts[i], memory_order_relaxed);
+    }
+    return n;
+}
+
+double
+td_histogram_sum(const td_histogram *h)
+{
+    uint_fast64_t bits;
+    double sum;
+
+    if (h == NULL || h->counts == NULL) {
+        return 0.0;
+    }
+    bits = atomic_load_explicit(&h->sum_bits, memory_order_relaxed);
+    memcpy(&sum, &bits, sizeof(sum));
+    return sum;
 }
 
 /* Label names follow [a-zA-Z_][a-zA-Z0-9_]* (no colon, unlike names). */
@@ -344,6 +539,75 @@ td_self_put_sample(td_buf *out, const char *name, const char *labels)
     return td_buf_printf(out, "%s{%s} ", name, labels);
 }
 
+/* name plus suffix, then the labels in braces when there are any. */
+static int
+td_self_put_suffixed(td_buf *out, const char *name, const char *suffix,
+                     const char *labels)
+{
+    if (labels[0] == '\0') {
+        return td_buf_printf(out, "%s%s ", name, suffix);
+    }
+    return td_buf_printf(out, "%s%s{%s} ", name, suffix, labels);
+}
+
+/*
+ * A histogram series: cumulative buckets with le (+Inf last), then _sum
+ * and _count. The buckets are read once and _count is their total, so
+ * the rendered counts agree even while observations go on.
+ */
+static int
+td_self_put_hist(td_buf *out, const char *name, const char *labels,
+                 const td_histogram *h)
+{
+    uint64_t cum = 0;
+    int rc = TD_OK;
+
+    if (h->counts == NULL) {
+        return TD_OK;
+    }
+    for (size_t i = 0; i <= h->n_bounds && rc == TD_OK; i++) {
+        cum += atomic_load_explicit(&h->counts[i], memory_order_relaxed);
+        rc = td_buf_printf(out, "%s_bucket{%s%sle=\"", name, labels,
+                           labels[0] != '\0' ? "," : "");
+        if (rc == TD_OK) {
+            rc = i < h->n_bounds ? td_self_put_double(out, h->bounds[i])
+                                 : td_buf_puts(out, "+Inf");
+        }
+        if (rc == TD_OK) {
+            rc = td_buf_printf(out, "\"} %" PRIu64 "\n", cum);
+        }
+    }
+    if (rc == TD_OK) {
+        rc = td_self_put_suffixed(out, name, "_sum", labels);
+    }
+    if (rc == TD_OK) {
+        rc = td_self_put_double(out, td_histogram_sum(h));
+    }
+    if (rc == TD_OK) {
+        rc = td_buf_putc(out, '\n');
+    }
+    if (rc == TD_OK) {
+        rc = td_self_put_suffixed(out, name, "_count", labels);
+    }
+    if (rc == TD_OK) {
+        rc = td_buf_printf(out, "%" PRIu64 "\n", cum);
+    }
+    return rc;
+}
+
+static const char *
+td_self_type_name(td_self_type type)
+{
+    switch (type) {
+    case TD_SELF_COUNTER:
+        return "counter";
+    case TD_SELF_HISTOGRAM:
+        return "histogram";
+    default:
+        return "gauge";
+    }
+}
+
 static int
 td_self_put_row(td_buf *out, const td_self_row *row)
 {
@@ -355,8 +619,7 @@ td_self_put_row(td_buf *out, const td_self_row *row)
     }
     if (rc == TD_OK) {
         rc = td_buf_printf(out, "\n# TYPE %s %s\n", row->name,
-                           row->type == TD_SELF_COUNTER ? "counter"
-                                                        : "gauge");
+                           td_self_type_name(row->type));
     }
     if (rc != TD_OK) {
         return rc;
@@ -371,6 +634,10 @@ td_self_put_row(td_buf *out, const td_self_row *row)
     }
     for (const td_self_series *s = row->fam->series;
          s != NULL && rc == TD_OK; s = s->next) {
+        if (row->type == TD_SELF_HISTOGRAM) {
+            rc = td_self_put_hist(out, row->name, s->labels, &s->hist);
+            continue;
+        }
         rc = td_self_put_sample(out, row->name, s->labels);
         if (rc != TD_OK) {
             break;
@@ -618,11 +885,13 @@ td_self_reset(void)
         fnext = f->next;
         for (s = f->series; s != NULL; s = snext) {
             snext = s->next;
+            free(s->hist.counts);
             free(s->labels);
             free(s);
         }
         free(f->name);
         free(f->help);
+        free(f->bounds);
         free(f);
     }
     td_self_families = NULL;

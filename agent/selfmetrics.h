@@ -86,6 +86,45 @@ td_gauge_set(td_gauge *g, int64_t n)
 }
 
 /*
+ * A histogram series: fixed upper bounds given at registration, one
+ * counter per bucket (not cumulative: rendering adds them up, so the
+ * buckets, the +Inf bucket and _count always agree within a scrape) and
+ * the sum of the observed values. Updated with relaxed atomics.
+ */
+typedef struct td_histogram {
+    const double *bounds;           /* n_bounds, strictly increasing */
+    size_t n_bounds;
+    atomic_uint_fast64_t *counts;   /* n_bounds + 1; the last is +Inf */
+    atomic_uint_fast64_t sum_bits;  /* the sum, as a double's bits */
+} td_histogram;
+
+/*
+ * Finds or creates a histogram series. bounds are the buckets' upper
+ * bounds (le), n_bounds of them, finite and strictly increasing; they
+ * are copied, and every series of a family must use the same ones. The
+ * name must not end in _bucket, _sum, _count or _total, and labels must
+ * not set le. NULL on a bad name, bounds or labels (logged) and on
+ * ENOMEM; td_histogram_observe() ignores NULL. Main thread, like every
+ * registration.
+ */
+td_histogram *td_self_histogram(const char *name, const char *help,
+                                const char *labels, const double *bounds,
+                                size_t n_bounds);
+
+/*
+ * Counts one observation: in the first bucket whose bound is >= v (or
+ * +Inf) and in the sum. Any thread, no lock. NaN is counted in +Inf
+ * and makes the sum NaN, as Prometheus client libraries do.
+ */
+void td_histogram_observe(td_histogram *h, double v);
+
+/* Observations so far (the +Inf bucket's cumulative count). */
+uint64_t td_histogram_count(const td_histogram *h);
+
+/* The sum of the observations so far. */
+double td_histogram_sum(const td_histogram *h);
+
+/*
  * Renders every family, with HELP and TYPE lines, plus the process
  * metrics (resident memory, CPU seconds, open fds, start time), in the
  * Prometheus text format 0.0.4. Returns 0 or TD_ENOMEM. Any thread.

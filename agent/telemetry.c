@@ -162,6 +162,341 @@ td_batch_append(td_batch *dst, td_batch *src)
     return TD_OK;
 }
 
+/* ---- moving items between batches ---- */
+
+/* Items of a scope group: its records, or the points of its metrics. */
+static size_t
+td_scope_group_items(td_signal signal, const td_scope_group *sg)
+{
+    size_t n = 0;
+
+    if (signal != TD_SIGNAL_METRICS) {
+        return sg->n_records;
+    }
+    for (const td_metric *m = sg->head.metrics; m != NULL; m = m->next) {
+        n += m->n_points;
+    }
+    return n;
+}
+
+size_t
+td_resource_group_items(td_signal signal, const td_resource_group *rg)
+{
+    size_t n = 0;
+
+    for (const td_scope_group *sg = rg->scopes; sg != NULL;
+         sg = sg->next) {
+        n += td_scope_group_items(signal, sg);
+    }
+    return n;
+}
+
+int
+td_batch_reserve_move(td_batch *dst, const td_batch *src)
+{
+    return td_batch_reserve_adopted(dst, src->n_adopted + 1);
+}
+
+/*
+ * Where a partial move cuts src, found before anything changes. The
+ * resource groups up to rg_prev move whole; rg is the first that stays,
+ * and it straddles the cut when rg_need (its items that move) is not 0.
+ * Inside rg the same holds for scope groups (sg_prev, sg, sg_need), and
+ * inside sg for metrics: m_whole of them move whole, up to m_prev, and
+ * m straddles when m_need of its points move.
+ */
+typedef struct td_cut {
+    td_resource_group *rg_prev, *rg;
+    size_t rg_need;
+    td_scope_group *sg_prev, *sg;
+    size_t sg_need;
+    td_metric *m_prev, *m;
+    uint32_t m_whole;
+    uint32_t m_need;
+} td_cut;
+
+/*
+ * Finds the cut after n items, n below the items of src. Groups with no
+ * items right before the cut count as before it.
+ */
+static void
+td_cut_find(const td_batch *src, size_t n, td_cut *cut)
+{
+    td_resource_group *rg = src->resources;
+    td_scope_group *sg;
+    td_metric *m;
+    size_t k;
+
+    memset(cut, 0, sizeof(*cut));
+    while (rg != NULL
+           && (k = td_resource_group_items(src->signal, rg)) <= n) {
+        n -= k;
+        cut->rg_prev = rg;
+        rg = rg->next;
+    }
+    cut->rg = rg;
+    if (rg == NULL || n == 0) {
+        return;
+    }
+
+    cut->rg_need = n;
+    sg = rg->scopes;
+    while (sg != NULL && (k = td_scope_group_items(src->signal, sg)) <= n) {
+        n -= k;
+        cut->sg_prev = sg;
+        sg = sg->next;
+    }
+    cut->sg = sg;
+    if (sg == NULL || n == 0) {
+        return;
+    }
+
+    cut->sg_need = n;
+    if (src->signal != TD_SIGNAL_METRICS) {
+        return;
+    }
+    for (m = sg->head.metrics; m != NULL && m->n_points <= n; m = m->next) {
+        n -= m->n_points;
+        cut->m_prev = m;
+        cut->m_whole++;
+    }
+    cut->m = m;
+    cut->m_need = (uint32_t) n;
+}
+
+/* dst keeps alive every arena src holds; room was reserved. */
+static void
+td_batch_share_arenas(td_batch *dst, const td_batch *src)
+{
+    if (!td_batch_holds(dst, src->arena)) {
+        td_arena_ref(src->arena);
+        dst->adopted[dst->n_adopted++] = src->arena;
+    }
+    for (uint32_t i = 0; i < src->n_adopted; i++) {
+        if (!td_batch_holds(dst, src->adopted[i])) {
+            td_arena_ref(src->adopted[i]);
+            dst->adopted[dst->n_adopted++] = src->adopted[i];
+        }
+    }
+}
+
+static void
+td_batch_link_resource(td_batch *b, td_resource_group *first,
+                       td_resource_group *last)
+{
+    if (b->resources_tail != NULL) {
+        b->resources_tail->next = first;
+    } else {
+        b->resources = first;
+    }
+    b->resources_tail = last;
+}
+
+static void
+td_resource_link_scope(td_resource_group *rg, td_scope_group *first,
+                       td_scope_group *last)
+{
+    if (rg->scopes_tail != NULL) {
+        rg->scopes_tail->next = first;
+    } else {
+        rg->scopes = first;
+    }
+    rg->scopes_tail = last;
+}
+
+static size_t
+td_metric_point_size(td_metric_type type)
+{
+    switch (type) {
+    case TD_METRIC_GAUGE:
+    case TD_METRIC_SUM:
+        return sizeof(td_number_point);
+    case TD_METRIC_HISTOGRAM:
+        return sizeof(td_hist_point);
+    case TD_METRIC_EXP_HISTOGRAM:
+        return sizeof(td_exphist_point);
+    case TD_METRIC_SUMMARY:
+        return sizeof(td_summary_point);
+    default:
+        return 0;
+    }
+}
+
+/*
+ * Moves the first need log records or spans of sg into sgc, which is
+ * empty; sg keeps at least one.
+ */
+static void
+td_move_records(td_signal signal, td_scope_group *sgc, td_scope_group *sg,
+                size_t need)
+{
+    if (signal == TD_SIGNAL_LOGS) {
+        td_log_record *last = sg->head.logs;
+
+        for (size_t i = 1; i < need; i++) {
+            last = last->next;
+        }
+        sgc->head.logs = sg->head.logs;
+        sg->head.logs = last->next;
+        last->next = NULL;
+        sgc->tail = last;
+    } else {
+        td_span *last = sg->head.spans;
+
+        for (size_t i = 1; i < need; i++) {
+            last = last->next;
+        }
+        sgc->head.spans = sg->head.spans;
+        sg->head.spans = last->next;
+        last->next = NULL;
+        sgc->tail = last;
+    }
+    sgc->n_records = (uint32_t) need;
+    sg->n_records -= (uint32_t) need;
+}
+
+/*
+ * Moves the metrics of the cut into sgc, which is empty: the whole ones,
+ * then mc, a copy of the straddling metric holding its first points
+ * (when the cut falls inside one). The straddling metric keeps the rest
+ * of its points, and both sides' capacity ends at their last point.
+ */
+static void
+td_move_metrics(td_scope_group *sgc, td_scope_group *sg, const td_cut *cut,
+                td_metric *mc)
+{
+    if (cut->m_prev != NULL) {
+        sgc->head.metrics = sg->head.metrics;
+        sgc->tail = cut->m_prev;
+        cut->m_prev->next = NULL;
+    }
+    sgc->n_records = cut->m_whole;
+    sg->n_records -= cut->m_whole;
+    sg->head.metrics = cut->m;
+    if (mc == NULL) {
+        return;
+    }
+
+    *mc = *cut->m;
+    mc->next = NULL;
+    mc->n_points = mc->cap_points = cut->m_need;
+    mc->metadata.cap = mc->metadata.n;
+    if (cut->m_prev != NULL) {
+        cut->m_prev->next = mc;
+    } else {
+        sgc->head.metrics = mc;
+    }
+    sgc->tail = mc;
+    sgc->n_records++;
+
+    cut->m->points.number = (void *) ((unsigned char *) cut->m->points.number
+                                      + (size_t) cut->m_need
+                                            * td_metric_point_size(
+                                                cut->m->type));
+    cut->m->n_points -= cut->m_need;
+    cut->m->cap_points = cut->m->n_points;
+}
+
+/*
+ * Moves the part of the straddling resource group that goes, into rgc
+ * (and sgc, mc where the scope group and a metric straddle too). The
+ * descriptors are shallow copies whose attribute lists have no spare
+ * capacity, so that growing one never writes into the other's array.
+ */
+static void
+td_move_partial(td_batch *dst, td_batch *src, const td_cut *cut,
+                td_resource_group *rgc, td_scope_group *sgc, td_metric *mc)
+{
+    td_resource_group *rg = cut->rg;
+
+    rgc->resource = rg->resource;
+    rgc->resource.attrs.cap = rgc->resource.attrs.n;
+    if (cut->sg_prev != NULL) {
+        td_resource_link_scope(rgc, rg->scopes, cut->sg_prev);
+        cut->sg_prev->next = NULL;
+        rg->scopes = cut->sg;
+    }
+    if (sgc != NULL) {
+        td_scope_group *sg = cut->sg;
+
+        sgc->scope = sg->scope;
+        sgc->scope.attrs.cap = sgc->scope.attrs.n;
+        if (src->signal == TD_SIGNAL_METRICS) {
+            td_move_metrics(sgc, sg, cut, mc);
+        } else {
+            td_move_records(src->signal, sgc, sg, cut->sg_need);
+        }
+        td_resource_link_scope(rgc, sgc, sgc);
+    }
+    td_batch_link_resource(dst, rgc, rgc);
+}
+
+int
+td_batch_move_items(td_batch *dst, td_batch *src, size_t n)
+{
+    td_resource_group *rgc = NULL;
+    td_scope_group *sgc = NULL;
+    td_metric *mc = NULL;
+    td_cut cut;
+
+    if (dst == src || dst->signal != src->signal) {
+        return TD_EINVAL;
+    }
+    if (n >= src->items) {
+        return td_batch_append(dst, src);
+    }
+
+    /* Every allocation first, so that a failure changes nothing. */
+    td_cut_find(src, n, &cut);
+    if (td_batch_reserve_move(dst, src) != TD_OK
+        || (cut.rg_need > 0
+            && (rgc = td_arena_calloc(dst->arena, 1, sizeof(*rgc))) == NULL)
+        || (cut.sg_need > 0
+            && (sgc = td_arena_calloc(dst->arena, 1, sizeof(*sgc))) == NULL)
+        || (cut.m_need > 0
+            && (mc = td_arena_alloc(dst->arena, sizeof(*mc))) == NULL)) {
+        return TD_ENOMEM;
+    }
+
+    td_batch_share_arenas(dst, src);
+    if (cut.rg_prev != NULL) {
+        td_batch_link_resource(dst, src->resources, cut.rg_prev);
+        cut.rg_prev->next = NULL;
+        src->resources = cut.rg;
+        if (cut.rg == NULL) {
+            src->resources_tail = NULL;
+        }
+    }
+    if (rgc != NULL) {
+        td_move_partial(dst, src, &cut, rgc, sgc, mc);
+    }
+    dst->items += n;
+    src->items -= n;
+    return TD_OK;
+}
+
+td_batch *
+td_batch_split(td_batch *src, size_t max_items)
+{
+    size_t arenas = 2 * ((size_t) src->n_adopted + 1);
+    size_t hint = sizeof(td_batch) + sizeof(td_resource_group)
+                  + sizeof(td_scope_group) + sizeof(td_metric) + 256;
+    td_batch *dst;
+
+    /* Room for the adopted list and the copied descriptors at once. */
+    hint += (arenas > TD_BATCH_MAX_ARENAS ? arenas : TD_BATCH_MAX_ARENAS)
+            * sizeof(td_arena *);
+    dst = td_batch_new(src->signal, hint);
+    if (dst == NULL) {
+        return NULL;
+    }
+    if (td_batch_move_items(dst, src, max_items) != TD_OK) {
+        td_batch_unref(dst);
+        return NULL;
+    }
+    return dst;
+}
+
 td_resource_group *
 td_batch_add_resource(td_batch *b)
 {

@@ -360,6 +360,65 @@ size_t td_batch_bytes(const td_batch *b);
  */
 int td_batch_append(td_batch *dst, td_batch *src);
 
+/*
+ * Moving records between batches (the batch processor's regrouping).
+ *
+ * td_batch_move_items() moves the first n items of src (log records,
+ * spans or metric data points, counted as td_batch_items() counts them)
+ * to the end of dst, in order, without copying a record: records are
+ * relinked and dst keeps alive every arena src holds. Where the cut
+ * falls inside a resource group or a scope group, that group appears in
+ * both batches: dst gets a shallow copy of its descriptor (resource or
+ * scope attributes, schema url, name, version), pointing into the same
+ * arenas. Where it falls inside a metric's data points, dst gets a copy
+ * of the metric (name, description, unit, type, temporality, monotonic)
+ * with the first points and src's metric keeps the rest; both sides
+ * then have exactly as much capacity as points, so adding points to
+ * either one later copies the array instead of writing over the other's
+ * points. Groups with no items just before the cut move with the items
+ * before them.
+ *
+ * With n >= td_batch_items(src) everything moves, as td_batch_append()
+ * does, and src is left empty, holding only its own arena. With a
+ * smaller n both batches keep every arena src held, so td_batch_bytes()
+ * of each counts the shared blocks: it says how much memory a batch
+ * keeps alive, and the sum over two halves of one split counts the
+ * shared blocks twice. n == 0 moves nothing but leading empty groups.
+ *
+ * The caller owns both batches (one reference each, nobody else reading
+ * them). Both must be of the same signal. Returns 0, TD_EINVAL (same
+ * batch, other signal) or TD_ENOMEM; on failure neither batch changed.
+ * Every allocation is made before anything is moved.
+ */
+int td_batch_move_items(td_batch *dst, td_batch *src, size_t n);
+
+/*
+ * Makes room in dst for every arena src holds, so that a later
+ * td_batch_move_items(dst, src, n) whose cut falls between two resource
+ * groups (or at the end of src) needs no memory and cannot fail. For a
+ * caller that must move several runs of one batch all or nothing.
+ * 0 or TD_ENOMEM.
+ */
+int td_batch_reserve_move(td_batch *dst, const td_batch *src);
+
+/*
+ * Moves the first max_items items of src into a new batch, as
+ * td_batch_move_items() does, and returns it (one reference, the
+ * caller's). max_items >= td_batch_items(src) moves everything and
+ * leaves src empty; max_items == 0 gives a batch with no items. NULL
+ * only when out of memory, and src is unchanged then. Any thread that
+ * owns src.
+ */
+td_batch *td_batch_split(td_batch *src, size_t max_items);
+
+/*
+ * Items of one resource group: the log records or spans of its scopes,
+ * or the data points of their metrics. O(scopes), or O(metrics) for a
+ * metrics batch.
+ */
+size_t td_resource_group_items(td_signal signal,
+                               const td_resource_group *rg);
+
 /* Appends a resource group (zeroed) and returns it; NULL on ENOMEM. */
 td_resource_group *td_batch_add_resource(td_batch *b);
 

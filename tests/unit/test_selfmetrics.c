@@ -4,6 +4,8 @@
  * Prometheus (a missing promtool fails the test).
  */
 #include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "selfmetrics.h"
 #include "td.h"
 #include "tt.h"
@@ -262,13 +265,165 @@ test_promtool_accepts(void)
     td_counter_add(c, 42);
     TT_CHECK(td_self_gauge("tandem_exporter_queue_size",
                            "Batches waiting.", labels) != NULL);
+    {
+        static const double bounds[] = {10, 100, 1000, 1e6};
+        td_histogram *h = td_self_histogram(
+            "tandem_processor_batch_batch_send_size",
+            "Items per batch sent.", labels, bounds, 4);
+
+        TT_CHECK(h != NULL);
+        td_histogram_observe(h, 50);
+        td_histogram_observe(h, 5e6);
+        TT_CHECK(td_self_histogram("tandem_unlabelled_seconds", "Bare.", "",
+                                   bounds, 4) != NULL);
+    }
     text = test_render();
+    TT_CHECK(strstr(text, "le=\"1000000\"} 1\n") != NULL);
     TT_CHECK_INT(test_promtool(text), 0);
     free(text);
 
     /* The check can fail: promtool rejects a broken exposition. */
     TT_CHECK(test_promtool("# TYPE x_total counter\nx_total{a=\"} 1\n")
              != 0);
+    td_self_reset();
+}
+
+/*
+ * Buckets are cumulative and inclusive of their bound; +Inf, _count and
+ * the last bucket agree; a series without labels gets only le.
+ */
+static void
+test_histogram_render(void)
+{
+    static const double bounds[] = {1, 2.5, 10};
+    static const double obs[] = {0.5, 1, 2, 3, 100};
+    td_histogram *h, *bare;
+    char *text;
+    const char *expect =
+        "# HELP t_h Items per batch.\n"
+        "# TYPE t_h histogram\n"
+        "t_h_bucket{p=\"x\",le=\"1\"} 2\n"
+        "t_h_bucket{p=\"x\",le=\"2.5\"} 3\n"
+        "t_h_bucket{p=\"x\",le=\"10\"} 4\n"
+        "t_h_bucket{p=\"x\",le=\"+Inf\"} 5\n"
+        "t_h_sum{p=\"x\"} 106.5\n"
+        "t_h_count{p=\"x\"} 5\n"
+        "t_h_bucket{le=\"1\"} 0\n"
+        "t_h_bucket{le=\"2.5\"} 0\n"
+        "t_h_bucket{le=\"10\"} 1\n"
+        "t_h_bucket{le=\"+Inf\"} 1\n"
+        "t_h_sum 7\n"
+        "t_h_count 1\n"
+        "# HELP tandem_build_info ";
+
+    td_self_reset();
+    h = td_self_histogram("t_h", "Items per batch.", "p=\"x\"", bounds, 3);
+    bare = td_self_histogram("t_h", "ignored", "", bounds, 3);
+    TT_CHECK(h != NULL && bare != NULL && h != bare);
+    TT_CHECK(td_self_histogram("t_h", "h", "p=\"x\"", bounds, 3) == h);
+    for (size_t i = 0; i < TD_ARRAY_SIZE(obs); i++) {
+        td_histogram_observe(h, obs[i]);
+    }
+    td_histogram_observe(bare, 7);
+    TT_CHECK_INT(td_histogram_count(h), 5);
+    TT_CHECK(td_histogram_sum(h) == 106.5);
+
+    text = test_render();
+    TT_CHECK(strncmp(text, expect, strlen(expect)) == 0);
+    if (strncmp(text, expect, strlen(expect)) != 0) {
+        fprintf(stderr, "rendered:\n%s\n", text);
+    }
+    free(text);
+    td_self_reset();
+}
+
+static void
+test_histogram_rejects(void)
+{
+    static const double ok[] = {1, 2};
+    static const double unsorted[] = {2, 1};
+    static const double same[] = {1, 1};
+    double bad[] = {1, NAN};
+    td_histogram *h;
+
+    td_self_reset();
+    td_log_set_level(TD_LOG_ERROR);
+    TT_CHECK(td_self_histogram("t_x_bucket", "h", "", ok, 2) == NULL);
+    TT_CHECK(td_self_histogram("t_x_sum", "h", "", ok, 2) == NULL);
+    TT_CHECK(td_self_histogram("t_x_count", "h", "", ok, 2) == NULL);
+    TT_CHECK(td_self_histogram("t_x_total", "h", "", ok, 2) == NULL);
+    TT_CHECK(td_self_histogram("t-x", "h", "", ok, 2) == NULL);
+    TT_CHECK(td_self_histogram("t_x", "h", "", unsorted, 2) == NULL);
+    TT_CHECK(td_self_histogram("t_x", "h", "", same, 2) == NULL);
+    TT_CHECK(td_self_histogram("t_x", "h", "", bad, 2) == NULL);
+    TT_CHECK(td_self_histogram("t_x", "h", "le=\"1\"", ok, 2) == NULL);
+    TT_CHECK(td_self_histogram("t_x", "h", "a=\"1\",le=\"1\"", ok, 2)
+             == NULL);
+
+    /* A family keeps its bounds and its type. */
+    h = td_self_histogram("t_x", "h", "a=\"1\"", ok, 2);
+    TT_CHECK(h != NULL);
+    TT_CHECK(td_self_histogram("t_x", "h", "a=\"2\"", ok, 1) == NULL);
+    TT_CHECK(td_self_gauge("t_x", "h", "") == NULL);
+    TT_CHECK(td_self_histogram("t_c_total_h", "h", "", ok, 2) != NULL);
+    TT_CHECK(td_self_counter("t_y_total", "h", "") != NULL);
+    TT_CHECK(td_self_histogram("t_y", "h", "", ok, 2) != NULL);
+
+    /* No bounds at all: only +Inf. NaN goes to +Inf; NULL is ignored. */
+    h = td_self_histogram("t_inf", "h", "", NULL, 0);
+    TT_CHECK(h != NULL);
+    td_histogram_observe(h, NAN);
+    td_histogram_observe(NULL, 1);
+    TT_CHECK_INT(td_histogram_count(h), 1);
+    TT_CHECK(isnan(td_histogram_sum(h)));
+    TT_CHECK_INT(td_histogram_count(NULL), 0);
+    td_self_reset();
+}
+
+#define HIST_THREADS 4
+#define HIST_PER_THREAD 50000
+
+static void *
+hist_worker(void *arg)
+{
+    td_histogram *h = arg;
+
+    for (int i = 0; i < HIST_PER_THREAD; i++) {
+        td_histogram_observe(h, (double) (i % 4));
+    }
+    return NULL;
+}
+
+/* Concurrent observations lose no count and no part of the sum. */
+static void
+test_histogram_concurrent(void)
+{
+    static const double bounds[] = {0, 1, 2};
+    pthread_t th[HIST_THREADS];
+    td_histogram *h;
+    char *text;
+
+    td_self_reset();
+    h = td_self_histogram("t_conc", "h", "", bounds, 3);
+    TT_CHECK(h != NULL);
+    if (h == NULL) {
+        return;
+    }
+    for (int i = 0; i < HIST_THREADS; i++) {
+        TT_CHECK_INT(pthread_create(&th[i], NULL, hist_worker, h), 0);
+    }
+    for (int i = 0; i < HIST_THREADS; i++) {
+        pthread_join(th[i], NULL);
+    }
+    TT_CHECK_INT(td_histogram_count(h), HIST_THREADS * HIST_PER_THREAD);
+    /* Each thread adds 0+1+2+3 per four observations: exact in a double. */
+    TT_CHECK(td_histogram_sum(h)
+             == (double) HIST_THREADS * HIST_PER_THREAD / 4 * 6);
+    text = test_render();
+    TT_CHECK(strstr(text, "t_conc_bucket{le=\"0\"} 50000\n") != NULL);
+    TT_CHECK(strstr(text, "t_conc_bucket{le=\"2\"} 150000\n") != NULL);
+    TT_CHECK(strstr(text, "t_conc_bucket{le=\"+Inf\"} 200000\n") != NULL);
+    free(text);
     td_self_reset();
 }
 
@@ -279,6 +434,9 @@ static const tt_case cases[] = {
     {"labels", test_labels},
     {"process_metrics", test_process_metrics},
     {"promtool_accepts", test_promtool_accepts},
+    {"histogram_render", test_histogram_render},
+    {"histogram_rejects", test_histogram_rejects},
+    {"histogram_concurrent", test_histogram_concurrent},
     {NULL, NULL}
 };
 
