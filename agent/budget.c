@@ -28,6 +28,12 @@
 /* At most one "limited" log line this often; the rest are counted. */
 #define TD_BUDGET_LOG_EVERY_MS 10000
 
+/*
+ * A reservation refused this recently keeps the budget limited: a
+ * receiver paused for room retries at least every 100 ms.
+ */
+#define TD_BUDGET_PRESSURE_MS 500
+
 /* A cgroup limit this large means "no limit" (v1 writes about 2^63). */
 #define TD_BUDGET_NO_LIMIT ((uint64_t) 1 << 62)
 
@@ -52,6 +58,7 @@ static atomic_size_t td_budget_held_v;
 static atomic_size_t td_budget_soft_v;
 static atomic_size_t td_budget_hard_v;
 static atomic_bool td_budget_rss_over_v;
+static _Atomic int64_t td_budget_refused_ms;    /* last refusal, 0 none */
 static atomic_uint_fast64_t td_budget_limited_s;
 
 static pthread_mutex_t td_budget_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -123,6 +130,8 @@ td_budget_reserve(size_t bytes)
     if (used + reserved > soft) {
         atomic_fetch_sub_explicit(&td_budget_reserved_v, bytes,
                                   memory_order_relaxed);
+        atomic_store_explicit(&td_budget_refused_ms, td_mono_ms(),
+                              memory_order_relaxed);
         return TD_AGAIN;
     }
     return TD_OK;
@@ -286,15 +295,29 @@ td_budget_set_rss_over(const void *owner, bool over)
     pthread_mutex_unlock(&td_budget_lock);
 }
 
+/*
+ * Reservations keep the bytes at or under the soft limit, so "above the
+ * soft limit" alone would seldom hold while receivers are paused for
+ * room; a recent refusal counts as being at the limit.
+ */
 bool
 td_budget_limited(void)
 {
     size_t soft = td_budget_soft_limit();
+    int64_t refused;
 
     if (atomic_load_explicit(&td_budget_rss_over_v, memory_order_relaxed)) {
         return true;
     }
-    return soft != 0 && td_budget_used() > soft;
+    if (soft == 0) {
+        return false;
+    }
+    if (td_budget_used() > soft) {
+        return true;
+    }
+    refused = atomic_load_explicit(&td_budget_refused_ms,
+                                   memory_order_relaxed);
+    return refused != 0 && td_mono_ms() - refused < TD_BUDGET_PRESSURE_MS;
 }
 
 /* ---- the limited state over time ---- */

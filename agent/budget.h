@@ -23,7 +23,8 @@
  * reserves the bytes a read may turn into before it reads, and releases
  * the reservation once the batch is built (the arena charge then holds
  * the real bytes). A reservation is refused when used + reserved + bytes
- * would pass the soft limit.
+ * would pass the soft limit. Data is then held back at the soft limit
+ * rather than above it, so a recent refusal also counts as limited.
  *
  * Held bytes: a batch that a receiver keeps after a pipeline refused it
  * is still charged, and also marked held. Refusing it again frees
@@ -108,9 +109,10 @@ bool td_budget_admits(void);
 void td_budget_set_rss_over(const void *owner, bool over);
 
 /*
- * The limited state: used above the soft limit, or some owner saw the
- * resident size above the hard limit. /health/ready answers 503 while
- * it holds. Any thread; lock-free.
+ * The limited state: a soft limit is set and used is above it or a
+ * reservation was refused in the last 500 ms (receivers are paused for
+ * room), or some owner saw the resident size above the hard limit.
+ * /health/ready answers 503 while it holds. Any thread; lock-free.
  */
 bool td_budget_limited(void);
 

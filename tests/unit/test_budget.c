@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "arena.h"
@@ -63,6 +64,14 @@ batch_of(size_t n, size_t size)
 
     TT_CHECK(b != NULL);
     return b;
+}
+
+static void
+sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long) (ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
 }
 
 /* ---- stderr capture, for the log lines ---- */
@@ -238,12 +247,14 @@ test_arena_reset(void)
 
 /*
  * A reservation fits while used + reserved + bytes stays at or under the
- * soft limit; a refused one reserves nothing; a release makes room.
+ * soft limit; a refused one reserves nothing and makes the budget
+ * limited for a while; a release makes room.
  */
 static void
 test_reserve_soft_limit(void)
 {
     size_t used = td_budget_used(), r0 = td_budget_reserved();
+    int64_t t0;
 
     TT_CHECK_INT(td_budget_reserve(1 << 30), TD_OK);  /* no limit */
     td_budget_release(1 << 30);
@@ -251,7 +262,11 @@ test_reserve_soft_limit(void)
     TT_CHECK_INT(td_budget_set_limits(&owner_a, used + 1000, used + 5000),
                  TD_OK);
     TT_CHECK_INT(td_budget_reserve(600), TD_OK);
+    TT_CHECK(!td_budget_limited());
+    t0 = td_mono_ms();
     TT_CHECK_INT(td_budget_reserve(600), TD_AGAIN);
+    /* Refused: limited for 500 ms (unless this thread slept that long). */
+    TT_CHECK(td_budget_limited() || td_mono_ms() - t0 >= 500);
     TT_CHECK_INT(td_budget_reserved() - r0, 600);
     TT_CHECK_INT(td_budget_reserve(400), TD_OK);      /* exactly full */
     TT_CHECK_INT(td_budget_reserve(1), TD_AGAIN);
@@ -261,6 +276,10 @@ test_reserve_soft_limit(void)
     TT_CHECK_INT(td_budget_reserve(1001), TD_AGAIN);
     TT_CHECK_INT(td_budget_reserve(1000), TD_OK);
     td_budget_release(1000);
+
+    /* With no refusal for longer than that, the limited state ends. */
+    sleep_ms(600);
+    TT_CHECK(!td_budget_limited());
 
     td_budget_clear(&owner_a);
     TT_CHECK_INT(td_budget_soft_limit(), 0);
