@@ -647,7 +647,7 @@ static void
 tcplog_ingest(tcplog *t, tcplog_conn *conn, const char *data, size_t len,
               bool eof)
 {
-    size_t hint = len * conn->expansion + 1024, used, read = len;
+    size_t hint = len * conn->expansion + 1024, used, in_len = len;
     td_batch *b = NULL;
     td_ndjson_line line;
     int rc = TD_OK;
@@ -674,7 +674,7 @@ tcplog_ingest(tcplog *t, tcplog_conn *conn, const char *data, size_t len,
         return;
     }
     if (b != NULL && td_batch_items(b) > 0) {
-        tcplog_learn(conn, b, read);
+        tcplog_learn(conn, b, in_len);
         tcplog_deliver(t, conn, b);
     } else {
         td_batch_unref(b);
