@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "budget.h"
 #include "exporter.h"
 #include "log.h"
 #include "pipeline.h"
@@ -309,7 +310,11 @@ td_service_build(const td_config *cfg, td_service **out, char *err,
     svc->cfg = cfg;
     err[0] = '\0';
 
-    rc = td_service_build_exporters(svc, err, errlen);
+    /* The budget's gauges show with or without a memory_limiter. */
+    rc = td_budget_metrics();
+    if (rc == TD_OK) {
+        rc = td_service_build_exporters(svc, err, errlen);
+    }
     if (rc == TD_OK) {
         svc->pipes = calloc(cfg->n_pipelines ? cfg->n_pipelines : 1,
                             sizeof(*svc->pipes));
