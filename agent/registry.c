@@ -9,12 +9,14 @@ extern const td_component_desc td_tcplog_receiver;
 extern const td_component_desc td_debug_exporter;
 extern const td_component_desc td_file_exporter;
 extern const td_component_desc td_nop_exporter;
+extern const td_component_desc td_batch_processor;
 
 static const td_component_desc *const td_registry[] = {
     &td_tcplog_receiver,
     &td_debug_exporter,
     &td_file_exporter,
     &td_nop_exporter,
+    &td_batch_processor,
 };
 
 const td_component_desc *

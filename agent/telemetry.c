@@ -198,6 +198,72 @@ td_batch_reserve_move(td_batch *dst, const td_batch *src)
 }
 
 /*
+ * True when a is dst's own arena or one of the last few it adopted.
+ * Moving thousands of small batches into one would cost a quadratic
+ * scan if every arena were looked up in the whole list; an arena that
+ * comes twice nearly always comes right after itself (two parts of one
+ * batch), and one that is missed only holds a second reference, which
+ * costs a slot and is dropped with the first.
+ */
+#define TD_BATCH_RECENT_ARENAS 8
+
+static bool
+td_batch_holds_recent(const td_batch *dst, const td_arena *a)
+{
+    uint32_t from = dst->n_adopted > TD_BATCH_RECENT_ARENAS
+                        ? dst->n_adopted - TD_BATCH_RECENT_ARENAS
+                        : 0;
+
+    if (dst->arena == a) {
+        return true;
+    }
+    for (uint32_t i = from; i < dst->n_adopted; i++) {
+        if (dst->adopted[i] == a) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * Moves everything, as td_batch_append() does but with the short
+ * lookup above: dst takes a reference on src's own arena and takes over
+ * src's references on the arenas src adopted.
+ */
+static int
+td_batch_move_all(td_batch *dst, td_batch *src)
+{
+    if (td_batch_reserve_move(dst, src) != TD_OK) {
+        return TD_ENOMEM;
+    }
+    if (!td_batch_holds_recent(dst, src->arena)) {
+        td_arena_ref(src->arena);
+        dst->adopted[dst->n_adopted++] = src->arena;
+    }
+    for (uint32_t i = 0; i < src->n_adopted; i++) {
+        if (td_batch_holds_recent(dst, src->adopted[i])) {
+            td_arena_unref(src->adopted[i]);
+        } else {
+            dst->adopted[dst->n_adopted++] = src->adopted[i];
+        }
+    }
+    src->n_adopted = 0;
+
+    if (src->resources != NULL) {
+        if (dst->resources_tail != NULL) {
+            dst->resources_tail->next = src->resources;
+        } else {
+            dst->resources = src->resources;
+        }
+        dst->resources_tail = src->resources_tail;
+    }
+    dst->items += src->items;
+    src->resources = src->resources_tail = NULL;
+    src->items = 0;
+    return TD_OK;
+}
+
+/*
  * Where a partial move cuts src, found before anything changes. The
  * resource groups up to rg_prev move whole; rg is the first that stays,
  * and it straddles the cut when rg_need (its items that move) is not 0.
@@ -268,12 +334,12 @@ td_cut_find(const td_batch *src, size_t n, td_cut *cut)
 static void
 td_batch_share_arenas(td_batch *dst, const td_batch *src)
 {
-    if (!td_batch_holds(dst, src->arena)) {
+    if (!td_batch_holds_recent(dst, src->arena)) {
         td_arena_ref(src->arena);
         dst->adopted[dst->n_adopted++] = src->arena;
     }
     for (uint32_t i = 0; i < src->n_adopted; i++) {
-        if (!td_batch_holds(dst, src->adopted[i])) {
+        if (!td_batch_holds_recent(dst, src->adopted[i])) {
             td_arena_ref(src->adopted[i]);
             dst->adopted[dst->n_adopted++] = src->adopted[i];
         }
@@ -443,7 +509,7 @@ td_batch_move_items(td_batch *dst, td_batch *src, size_t n)
         return TD_EINVAL;
     }
     if (n >= src->items) {
-        return td_batch_append(dst, src);
+        return td_batch_move_all(dst, src);
     }
 
     /* Every allocation first, so that a failure changes nothing. */
@@ -472,6 +538,39 @@ td_batch_move_items(td_batch *dst, td_batch *src, size_t n)
     }
     dst->items += n;
     src->items -= n;
+    return TD_OK;
+}
+
+int
+td_batch_move_resources(td_batch *dst, td_batch *src, size_t n_groups)
+{
+    td_resource_group *last = NULL;
+    size_t items = 0;
+
+    if (dst == src || dst->signal != src->signal) {
+        return TD_EINVAL;
+    }
+    if (n_groups == 0) {
+        return TD_OK;
+    }
+    for (td_resource_group *rg = src->resources; rg != NULL && n_groups > 0;
+         rg = rg->next, n_groups--) {
+        items += td_resource_group_items(src->signal, rg);
+        last = rg;
+    }
+    if (last == NULL || last->next == NULL) {
+        return td_batch_move_all(dst, src);
+    }
+    if (td_batch_reserve_move(dst, src) != TD_OK) {
+        return TD_ENOMEM;
+    }
+
+    td_batch_share_arenas(dst, src);
+    td_batch_link_resource(dst, src->resources, last);
+    src->resources = last->next;
+    last->next = NULL;
+    dst->items += items;
+    src->items -= items;
     return TD_OK;
 }
 

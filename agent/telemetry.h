@@ -379,7 +379,11 @@ int td_batch_append(td_batch *dst, td_batch *src);
  * before them.
  *
  * With n >= td_batch_items(src) everything moves, as td_batch_append()
- * does, and src is left empty, holding only its own arena. With a
+ * does, and src is left empty, holding only its own arena. An arena
+ * that reaches dst twice (parts of one batch moved into it one after
+ * another are caught, others may not be) is held twice, and counted
+ * twice by td_batch_bytes(): the lookup is kept short so that moving
+ * thousands of small batches into one stays linear. With a
  * smaller n both batches keep every arena src held, so td_batch_bytes()
  * of each counts the shared blocks: it says how much memory a batch
  * keeps alive, and the sum over two halves of one split counts the
@@ -393,11 +397,21 @@ int td_batch_append(td_batch *dst, td_batch *src);
 int td_batch_move_items(td_batch *dst, td_batch *src, size_t n);
 
 /*
+ * Moves the first n_groups resource groups of src, whole and in order,
+ * to the end of dst, with their items, as td_batch_move_items() moves
+ * items (records relinked, every arena of src kept alive by both).
+ * n_groups at or beyond src's groups moves everything. Unlike a move by
+ * items, a group without items goes exactly where it is counted. Same
+ * ownership and return codes as td_batch_move_items().
+ */
+int td_batch_move_resources(td_batch *dst, td_batch *src, size_t n_groups);
+
+/*
  * Makes room in dst for every arena src holds, so that a later
- * td_batch_move_items(dst, src, n) whose cut falls between two resource
- * groups (or at the end of src) needs no memory and cannot fail. For a
- * caller that must move several runs of one batch all or nothing.
- * 0 or TD_ENOMEM.
+ * td_batch_move_resources(dst, src, n), or a td_batch_move_items() whose
+ * cut falls between two resource groups (or at the end of src), needs
+ * no memory and cannot fail. For a caller that must move several runs
+ * of one batch all or nothing. 0 or TD_ENOMEM.
  */
 int td_batch_reserve_move(td_batch *dst, const td_batch *src);
 

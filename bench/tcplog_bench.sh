@@ -7,8 +7,8 @@
 #
 # defaults 2000000 lines, 8 connections, 5 runs. Builds a Release tree in
 # build-bench/, then for each run sends LINES realistic NDJSON lines
-# (td_loadgen, about 325 bytes each, 1 in 97 not JSON) to tandem and to
-# td_linescan, and prints the median of the runs: lines/s and MB/s as the
+# (td_loadgen, about 325 bytes each, 1 in 97 not JSON) to td_linescan, to
+# tandem, and to tandem with memory_limiter -> batch in the pipeline, and prints the median of the runs: lines/s and MB/s as the
 # sender saw them (until the receiver had read and closed every
 # connection), the receiver's CPU seconds per million lines, lines per
 # CPU-second, and peak RSS. tandem's CPU is read from /proc for the span
@@ -48,6 +48,30 @@ service:
     metrics: {address: "127.0.0.1:0"}
 YAML
 
+# The same with the processors of the embedded default in between; the
+# limit is high enough never to refuse, so what is measured is their
+# cost, not back-pressure.
+cat >"$T/tandem-proc.yaml" <<YAML
+receivers:
+  tcplog:
+    endpoint: 127.0.0.1:0
+processors:
+  memory_limiter:
+    limit_mib: 2048
+  batch:
+exporters:
+  nop:
+service:
+  pipelines:
+    logs:
+      receivers: [tcplog]
+      processors: [memory_limiter, batch]
+      exporters: [nop]
+  telemetry:
+    logs: {level: info}
+    metrics: {address: "127.0.0.1:0"}
+YAML
+
 tck=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 wait_for() {    # wait_for FILE REGEX
@@ -63,9 +87,9 @@ metric() {
         awk -v s="$2" 'index($0, s) == 1 { print $2 }'
 }
 
-run_tandem() {
+run_tandem() {     # run_tandem SEED CONFIG
     local log=$T/tandem.log pid port admin c0 c1 rss acc
-    "$B/tandem" --config "$T/tandem.yaml" 2>"$log" &
+    "$B/tandem" --config "$2" 2>"$log" &
     pid=$!
     PIDS+=("$pid")
     wait_for "$log" '"tandem [0-9.]* started'
@@ -118,10 +142,12 @@ EOF
 }
 
 : >"$T/tandem.runs"
+: >"$T/proc.runs"
 : >"$T/scan.runs"
 for r in $(seq "$RUNS"); do
     run_linescan "$r" >>"$T/scan.runs"
-    run_tandem "$r" >>"$T/tandem.runs"
+    run_tandem "$r" "$T/tandem.yaml" >>"$T/tandem.runs"
+    run_tandem "$r" "$T/tandem-proc.yaml" >>"$T/proc.runs"
 done
 
 # The same lines from a file, without sockets: the mapping alone, and
@@ -133,13 +159,13 @@ for r in $(seq "$RUNS"); do
 done >"$T/map.runs"
 
 $PY - "$T/scan.runs" "$T/tandem.runs" "$LINES" "$CONNS" "$RUNS" \
-    "$T/map.runs" <<'EOF'
+    "$T/map.runs" "$T/proc.runs" <<'EOF'
 import json, statistics, sys
 def load(p):
     return [json.loads(l) for l in open(p)]
 def med(runs, k):
     return statistics.median(r[k] for r in runs)
-scan, td = load(sys.argv[1]), load(sys.argv[2])
+scan, td, proc = load(sys.argv[1]), load(sys.argv[2]), load(sys.argv[7])
 lines = int(sys.argv[3])
 print(f"{lines} lines, {sys.argv[4]} connections, median of {sys.argv[5]} "
       f"runs, {td[0]['bytes'] / lines:.0f} bytes/line")
@@ -147,7 +173,9 @@ print("| receiver | lines/s | MB/s | CPU s per M lines | "
       "M lines per CPU-s | peak RSS MiB |")
 print("|---|---|---|---|---|---|")
 for name, runs in (("td_linescan (newline scan)", scan),
-                   ("tandem tcplog -> nop", td)):
+                   ("tandem tcplog -> nop", td),
+                   ("tandem tcplog -> memory_limiter -> batch -> nop",
+                    proc)):
     cpu = med(runs, "cpu_s")
     print(f"| {name} | {med(runs, 'lines_per_s'):,.0f} | "
           f"{med(runs, 'mb_per_s'):.1f} | {cpu / lines * 1e6:.3f} | "
@@ -163,5 +191,7 @@ print(f"tandem / scan CPU per line: "
       f"throughput ratio: "
       f"{med(td, 'lines_per_s') / med(scan, 'lines_per_s'):.2f}; "
       f"cJSON's share of tandem's CPU per line: "
-      f"{med(mp, 'cjson_cpu_s') / med(td, 'cpu_s') * 100:.0f}%")
+      f"{med(mp, 'cjson_cpu_s') / med(td, 'cpu_s') * 100:.0f}%; "
+      f"memory_limiter + batch add "
+      f"{(med(proc, 'cpu_s') / med(td, 'cpu_s') - 1) * 100:+.1f}% CPU")
 EOF

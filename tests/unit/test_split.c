@@ -847,6 +847,105 @@ test_move_items(void)
     td_batch_unref(m);
 }
 
+/*
+ * Moving whole resource groups: groups without items go where they are
+ * counted, a count past the end moves everything, and after
+ * td_batch_reserve_move the moves need no memory.
+ */
+static void
+test_move_resources(void)
+{
+    td_batch *src = build(TD_SIGNAL_LOGS, "2|0|3||1", 0);
+    td_batch *a = td_batch_new(TD_SIGNAL_LOGS, 0);
+    td_batch *b = td_batch_new(TD_SIGNAL_LOGS, 0);
+    td_batch *c = td_batch_new(TD_SIGNAL_LOGS, 0);
+    const td_value *r;
+    char *want = items_of(src), *ga, *gb, *gc, *ab, *all;
+
+    TT_CHECK_INT(td_batch_reserve_move(a, src), 0);
+    TT_CHECK_INT(td_batch_reserve_move(b, src), 0);
+    TT_CHECK_INT(td_batch_reserve_move(c, src), 0);
+    TT_CHECK_INT(td_batch_move_resources(a, src, 0), 0);
+    TT_CHECK(a->resources == NULL);
+
+    /* Two groups: 2 items and the empty one after them. */
+    TT_CHECK_INT(td_batch_move_resources(a, src, 2), 0);
+    TT_CHECK_INT(td_batch_items(a), 2);
+    TT_CHECK(a->resources != NULL && a->resources->next != NULL
+             && a->resources->next->next == NULL);
+    r = td_attrs_get(&a->resources_tail->resource.attrs, "r", 1);
+    TT_CHECK(r != NULL && r->u.i == 1);
+    /* One more: the group of 3. */
+    TT_CHECK_INT(td_batch_move_resources(b, src, 1), 0);
+    TT_CHECK_INT(td_batch_items(b), 3);
+    TT_CHECK_INT(td_batch_items(src), 1);
+    r = td_attrs_get(&src->resources->resource.attrs, "r", 1);
+    TT_CHECK(r != NULL && r->u.i == 3);
+    /* Past the end: the group without scopes and the last one. */
+    TT_CHECK_INT(td_batch_move_resources(c, src, 9), 0);
+    TT_CHECK_INT(td_batch_items(c), 1);
+    TT_CHECK(src->resources == NULL && td_batch_items(src) == 0);
+    check_shape(a);
+    check_shape(b);
+    check_shape(c);
+    check_shape(src);
+    TT_CHECK_INT(td_batch_move_resources(a, a, 1), TD_EINVAL);
+
+    td_batch_unref(src);
+    ga = items_of(a);
+    gb = items_of(b);
+    gc = items_of(c);
+    ab = concat(ga, gb);
+    all = concat(ab, gc);
+    TT_CHECK_STR(all, want);
+    td_batch_unref(b);
+    td_batch_unref(a);
+    td_batch_unref(c);
+    free(ga);
+    free(gb);
+    free(gc);
+    free(ab);
+    free(all);
+    free(want);
+}
+
+/*
+ * Many small batches moved into one: every arena is kept once, the
+ * parts of one batch moved one after the other add its arenas once.
+ */
+static void
+test_move_many_small(void)
+{
+    td_batch *dst = td_batch_new(TD_SIGNAL_LOGS, 0);
+    td_batch *b;
+    size_t total = 0;
+
+    for (int i = 0; i < 3000; i++) {
+        b = build(TD_SIGNAL_LOGS, "1", i);
+        TT_CHECK_INT(td_batch_move_items(dst, b, 1), 0);
+        td_batch_unref(b);
+        total++;
+    }
+    TT_CHECK_INT(td_batch_items(dst), total);
+    TT_CHECK_INT(dst->n_adopted, 3000);
+
+    /* One batch in three parts through three splits. */
+    b = build(TD_SIGNAL_LOGS, "6", 0);
+    for (int i = 0; i < 3; i++) {
+        td_batch *part = td_batch_split(b, 2);
+
+        TT_CHECK(part != NULL);
+        TT_CHECK_INT(td_batch_move_items(dst, part, 2), 0);
+        td_batch_unref(part);
+    }
+    /* b's arena, and each part's own arena (its struct) once. */
+    TT_CHECK_INT(dst->n_adopted, 3000 + 1 + 3);
+    TT_CHECK_INT(td_batch_items(dst), total + 6);
+    check_shape(dst);
+    td_batch_unref(b);
+    td_batch_unref(dst);
+}
+
 static const tt_case cases[] = {
     {"logs_every_cut", test_logs_every_cut},
     {"traces_every_cut", test_traces_every_cut},
@@ -858,6 +957,8 @@ static const tt_case cases[] = {
     {"split_bytes", test_split_bytes},
     {"split_merged", test_split_merged},
     {"move_items", test_move_items},
+    {"move_resources", test_move_resources},
+    {"move_many_small", test_move_many_small},
     {NULL, NULL}
 };
 
