@@ -616,21 +616,21 @@ test_unknown_component_type(void)
              "  tcpolg:\n"
              "  otlp/front:\n"
              "processors:\n"
-             "  batch:\n"
+             "  transform:\n"
              "exporters:\n"
              "  debug:\n"
              "  kafka:\n"
              "service:\n"
              "  pipelines:\n"
              "    logs: {receivers: [tcpolg, otlp/front], processors: "
-             "[batch], exporters: [debug, kafka]}\n");
+             "[transform], exporters: [debug, kafka]}\n");
     CHECK_FAILS(&l,
                 "t.yaml:2:3: error: unknown receiver type \"tcpolg\"; did "
                 "you mean \"tcplog\"? receiver types compiled in: tcplog\n"
                 "t.yaml:3:3: error: unknown receiver type \"otlp\"; "
                 "receiver types compiled in: tcplog\n"
-                "t.yaml:5:3: error: unknown processor type \"batch\"; no "
-                "processor types are compiled in yet\n"
+                "t.yaml:5:3: error: unknown processor type \"transform\"; "
+                "processor types compiled in: batch\n"
                 "t.yaml:8:3: error: unknown exporter type \"kafka\"; "
                 "exporter types compiled in: debug, file, nop\n");
     loaded_free(&l);
