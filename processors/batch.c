@@ -1198,8 +1198,7 @@ const td_component_desc td_batch_processor = {
     .type = "batch",
     .kind = TD_KIND_PROCESSOR,
     .signals = TD_SIGNALS_ALL,
-    .summary = "groups items into batches by size and time, per "
-               "metadata_keys values",
+    .summary = "groups items into batches by size and time",
     .cfg_size = sizeof(batch_cfg),
     .keys = batch_keys,
     .validate = batch_validate,
