@@ -149,6 +149,7 @@ typedef struct batch {
 /* A run of consecutive resource groups of one batch with one key. */
 typedef struct batch_run {
     size_t groups;
+    size_t items;
     size_t key_off, key_len;        /* in the consume's key buffer */
     uint64_t hash;
     batch_shard *shard;
@@ -805,10 +806,12 @@ batch_runs(const batch *bp, const td_batch *b, td_buf *keys,
             && memcmp(keys->data + prev->key_off, keys->data + off,
                       prev->key_len) == 0) {
             prev->groups++;
+            prev->items += td_resource_group_items(b->signal, rg);
             keys->len = off;
             continue;
         }
         runs[n].groups = 1;
+        runs[n].items = td_resource_group_items(b->signal, rg);
         runs[n].key_off = off;
         runs[n].key_len = keys->len - off;
         runs[n].hash = batch_hash(keys->data + off, runs[n].key_len);
@@ -835,7 +838,9 @@ fail:
 /*
  * Finds the shard of every run, making new ones (not yet added) for
  * keys not seen before, and checks the cardinality limit and the
- * refusal bound. Lock held. TD_EPERM past the limit (*fresh, the number
+ * refusal bound. A run without items gets no shard: its groups are
+ * dropped, since a part with nothing to send would keep the arenas of
+ * its batch alive until its shard sent something else. Lock held. TD_EPERM past the limit (*fresh, the number
  * of new keys, says by how much), TD_AGAIN or TD_ENOMEM.
  */
 static int
@@ -849,9 +854,12 @@ batch_place_runs_locked(batch *bp, batch_run *runs, size_t n,
     *fresh = 0;
     for (size_t i = 0; i < n; i++) {
         const char *k = keys->data + runs[i].key_off;
-        batch_shard *s = batch_shard_find_locked(bp, k, runs[i].key_len,
-                                                 runs[i].hash);
+        batch_shard *s;
 
+        if (runs[i].items == 0) {
+            continue;
+        }
+        s = batch_shard_find_locked(bp, k, runs[i].key_len, runs[i].hash);
         for (batch_shard *f = *fresh_list; s == NULL && f; f = f->next) {
             if (f->hash == runs[i].hash && f->key_len == runs[i].key_len
                 && memcmp(f->key, k, f->key_len) == 0) {
@@ -876,13 +884,15 @@ batch_place_runs_locked(batch *bp, batch_run *runs, size_t n,
     for (size_t i = 0; i < n && rc == TD_OK; i++) {
         batch_shard *s = runs[i].shard;
 
-        if (s->incoming > 0) {
+        if (s != NULL && s->incoming > 0) {
             s->incoming--;
             rc = batch_admit_locked(bp, s, 1);
         }
     }
     for (size_t i = 0; i < n; i++) {
-        runs[i].shard->incoming = 0;
+        if (runs[i].shard != NULL) {
+            runs[i].shard->incoming = 0;
+        }
     }
     return rc;
 }
@@ -951,12 +961,16 @@ batch_consume_keyed(batch *bp, td_batch *b)
             batch_drop(bp, td_batch_items(b));
             break;
         }
-        batch_push_locked(bp, s, runs[i].part, now);
-        runs[i].part = NULL;
+        if (s != NULL) {
+            batch_push_locked(bp, s, runs[i].part, now);
+            runs[i].part = NULL;
+        }
     }
     batch_tell_timer_locked(bp, now);
     for (size_t i = 0; i < n; i++) {
-        batch_send_if_ready_locked(bp, runs[i].shard);
+        if (runs[i].shard != NULL) {
+            batch_send_if_ready_locked(bp, runs[i].shard);
+        }
     }
     pthread_mutex_unlock(&bp->lock);
 

@@ -692,11 +692,25 @@ test_metadata_keys(void)
     TT_CHECK(metric("tandem_processor_batch_metadata_cardinality{" LBL
                     "}") == 2);
 
-    /* Known tenants still pass. */
-    TT_CHECK_INT(proc_feed(&p, make_tenants(13, "b:1,a:1")), 0);
+    /* Known tenants still pass. A resource of a new tenant without
+     * items is no new combination: it is dropped, not rejected. */
+    b = make_tenants(13, "b:1,a:1");
+    {
+        td_resource_group *rg = td_batch_add_resource(b);
+
+        TT_CHECK(rg != NULL);
+        TT_CHECK_INT(td_attrs_put_str(b, &rg->resource.attrs, "tenant",
+                                      "z", 1), 0);
+        TT_CHECK(td_batch_add_scope(b, rg) != NULL);
+    }
+    TT_CHECK_INT(proc_feed(&p, b), 0);
+    TT_CHECK(metric("tandem_processor_batch_metadata_cardinality{" LBL
+                    "}") == 2);
     proc_stop(&p, 5000);
     TT_CHECK_INT(rec_sends(&p.r), 4);
     TT_CHECK_INT(p.r.n_ids, 11);
+    TT_CHECK(strchr(p.r.groups[2], 'z') == NULL
+             && strchr(p.r.groups[3], 'z') == NULL);
     proc_free(&p);
 }
 
