@@ -10,6 +10,7 @@ extern const td_component_desc td_debug_exporter;
 extern const td_component_desc td_file_exporter;
 extern const td_component_desc td_nop_exporter;
 extern const td_component_desc td_batch_processor;
+extern const td_component_desc td_memory_limiter_processor;
 
 static const td_component_desc *const td_registry[] = {
     &td_tcplog_receiver,
@@ -17,6 +18,7 @@ static const td_component_desc *const td_registry[] = {
     &td_file_exporter,
     &td_nop_exporter,
     &td_batch_processor,
+    &td_memory_limiter_processor,
 };
 
 const td_component_desc *

@@ -630,7 +630,7 @@ test_unknown_component_type(void)
                 "t.yaml:3:3: error: unknown receiver type \"otlp\"; "
                 "receiver types compiled in: tcplog\n"
                 "t.yaml:5:3: error: unknown processor type \"transform\"; "
-                "processor types compiled in: batch\n"
+                "processor types compiled in: batch, memory_limiter\n"
                 "t.yaml:8:3: error: unknown exporter type \"kafka\"; "
                 "exporter types compiled in: debug, file, nop\n");
     loaded_free(&l);
