@@ -840,8 +840,9 @@ fail:
  * keys not seen before, and checks the cardinality limit and the
  * refusal bound. A run without items gets no shard: its groups are
  * dropped, since a part with nothing to send would keep the arenas of
- * its batch alive until its shard sent something else. Lock held. TD_EPERM past the limit (*fresh, the number
- * of new keys, says by how much), TD_AGAIN or TD_ENOMEM.
+ * its batch alive until its shard sent something else. Lock held.
+ * TD_EPERM past the limit (*fresh, the number of new keys, says by how
+ * much), TD_AGAIN or TD_ENOMEM.
  */
 static int
 batch_place_runs_locked(batch *bp, batch_run *runs, size_t n,
