@@ -64,6 +64,16 @@ typedef struct file_exp {
     char *from, *to;            /* scratch for backup names, under mu */
     size_t name_cap;
 
+    /*
+     * One export at a time encodes and writes: writes to one file are
+     * serial anyway, and so at most one batch's encoding is in memory
+     * (with a batch processor in front, 8192 records make some 7 MB of
+     * OTLP/JSON; ten consumers encoding at once held ten of them). The
+     * buffers are kept between exports. Taken before mu.
+     */
+    pthread_mutex_t enc;
+    td_buf json, zst;           /* under enc */
+
     pthread_mutex_t mu;         /* everything below */
     int fd;                     /* -1 when closed */
     uint64_t size;              /* bytes in the current file */
@@ -164,6 +174,7 @@ file_create(const td_component_ctx *ctx, const void *cfg, void **self,
     pthread_cond_init(&x->cond, &ca);
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&x->mu, NULL);
+    pthread_mutex_init(&x->enc, NULL);
     *self = x;
     return TD_OK;
 
@@ -481,29 +492,32 @@ file_export(void *self, td_batch *b, int64_t deadline, char *err,
             size_t errlen)
 {
     file_exp *x = self;
-    td_buf json = TD_BUF_INIT, zst = TD_BUF_INIT;
-    const td_buf *data = &json;
+    td_buf *json = &x->json, *zst = &x->zst;
+    const td_buf *data = json;
     int rc;
 
     (void) deadline;
     if (b->resources == NULL) {
         return TD_OK;
     }
-    if (file_encode(x, b, &json) != TD_OK) {
+    pthread_mutex_lock(&x->enc);
+    json->len = 0;
+    zst->len = 0;
+    if (file_encode(x, b, json) != TD_OK) {
         snprintf(err, errlen, "file: out of memory encoding a batch");
         rc = TD_AGAIN;
         goto out;
     }
-    if (json.len == 0) {
+    if (json->len == 0) {
         rc = TD_OK;
         goto out;
     }
     if (x->cfg->compression == FILE_COMP_ZSTD) {
-        rc = file_compress(&json, &zst, err, errlen);
+        rc = file_compress(json, zst, err, errlen);
         if (rc != TD_OK) {
             goto out;
         }
-        data = &zst;
+        data = zst;
     }
 
     pthread_mutex_lock(&x->mu);
@@ -511,8 +525,7 @@ file_export(void *self, td_batch *b, int64_t deadline, char *err,
     pthread_mutex_unlock(&x->mu);
 
 out:
-    td_buf_free(&json);
-    td_buf_free(&zst);
+    pthread_mutex_unlock(&x->enc);
     return rc;
 }
 
@@ -556,6 +569,9 @@ file_destroy(void *self)
     file_close(x);
     pthread_cond_destroy(&x->cond);
     pthread_mutex_destroy(&x->mu);
+    pthread_mutex_destroy(&x->enc);
+    td_buf_free(&x->json);
+    td_buf_free(&x->zst);
     free(x->id);
     free(x->from);
     free(x->to);
