@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# test_default.sh - the embedded default config: a line sent with nc comes
-# out of the debug exporter, /health answers, /metrics counts the line and
-# passes promtool, SIGTERM exits 0.
+# test_default.sh - the embedded default config: a line sent with nc goes
+# through memory_limiter and batch and comes out of the debug exporter,
+# /health answers, /metrics counts the line and passes promtool, SIGTERM
+# exits 0.
 source "$(dirname "$0")/lib.sh"
 
 "$TD_BIN" --set receivers::tcplog::endpoint=127.0.0.1:0 \
@@ -34,6 +35,13 @@ curl -sf "http://127.0.0.1:$ADMIN/metrics" >"$T/metrics"
 promtool check metrics <"$T/metrics" || fail "promtool check metrics failed"
 grep -q '^tandem_process_resident_memory_bytes ' "$T/metrics" ||
     fail "no process memory metric"
+
+# The default runs memory_limiter (512 MiB, spike 128) then batch; the
+# line went out through batch, on its timeout.
+grep -q '^tandem_memory_budget_limit_bytes{limit="soft"} 402653184$' \
+    "$T/metrics" || fail "the default has no 384 MiB soft limit"
+grep -q '^tandem_processor_batch_batches_sent_total{processor="batch",pipeline="logs",trigger="timeout"} 1$' \
+    "$T/metrics" || fail "the line did not go through the batch processor"
 
 td_stop
 grep -q '"shutdown complete"' "$T/tandem.log" || fail "no shutdown log line"
