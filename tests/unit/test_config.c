@@ -789,6 +789,40 @@ test_unused_component_warns(void)
     loaded_free(&l);
 }
 
+/*
+ * memory_limiter belongs first and batch after it; the warnings point at
+ * the ids in the processors list. A correct order says nothing.
+ */
+static void
+test_processor_order_warns(void)
+{
+    loaded l;
+
+    load(&l, "receivers: {tcplog: }\n"
+             "processors:\n"
+             "  batch:\n"
+             "  memory_limiter: {limit_mib: 100}\n"
+             "exporters: {nop: }\n"
+             "service:\n"
+             "  pipelines:\n"
+             "    logs:\n"
+             "      receivers: [tcplog]\n"
+             "      processors: [batch, memory_limiter]\n"
+             "      exporters: [nop]\n"
+             "    logs/ok:\n"
+             "      receivers: [tcplog]\n"
+             "      processors: [memory_limiter, batch]\n"
+             "      exporters: [nop]\n");
+    CHECK_LOADS(&l, "t.yaml:10:27: warning: memory_limiter is not the "
+                "first processor of pipeline \"logs\"; put it first so "
+                "that it refuses data before other processors spend "
+                "memory on it\n"
+                "t.yaml:10:20: warning: batch stands before memory_limiter "
+                "in pipeline \"logs\"; what batch holds escapes the limit, "
+                "so put batch after memory_limiter\n");
+    loaded_free(&l);
+}
+
 static void
 test_bad_pipeline_id(void)
 {
@@ -1864,6 +1898,7 @@ static const tt_case cases[] = {
      test_pipeline_without_receiver_or_exporter},
     {"no_pipelines", test_no_pipelines},
     {"unused_component_warns", test_unused_component_warns},
+    {"processor_order_warns", test_processor_order_warns},
     {"bad_pipeline_id", test_bad_pipeline_id},
     {"pipeline_lists", test_pipeline_lists},
     {"broken_sections_do_not_cascade", test_broken_sections_do_not_cascade},
