@@ -121,6 +121,12 @@ typedef struct td_component_ctx {
     td_consumer *next;
     td_signal signal;
     const char *pipeline;       /* processors: the pipeline's id */
+    /*
+     * Processors: the pipeline's items-in-flight gauge. A processor that
+     * drops items (a shutdown deadline, a permanent rejection) takes
+     * them off it, since no exporter ever will. May be NULL.
+     */
+    struct td_gauge *in_flight;
 } td_component_ctx;
 
 typedef struct td_component_desc {

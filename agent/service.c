@@ -226,6 +226,7 @@ td_service_build_pipeline(td_service *svc, td_svc_pipeline *p,
         pr->ctx.next = next;
         pr->ctx.signal = pc->signal;
         pr->ctx.pipeline = pc->id;
+        pr->ctx.in_flight = p->in_flight;
         rc = comp->desc->create(&pr->ctx, comp->cfg, &pr->self, err,
                                 errlen);
         if (rc != TD_OK) {

@@ -1055,15 +1055,7 @@ batch_metrics(batch *bp, const td_component_ctx *ctx)
         "deadline, or rejected for good by the next step.", labels);
     td_gauge_set(bp->cardinality, (int64_t) bp->n_shards);
 
-    /* The pipeline's gauge (service.c registers it first). */
-    if (ctx->pipeline != NULL
-        && td_self_labels(labels, sizeof(labels), "pipeline", pipe, NULL)
-               == TD_OK) {
-        bp->in_flight = td_self_gauge(
-            "tandem_pipeline_items_in_flight",
-            "Items a pipeline took that not every exporter has finished "
-            "with (sent or dropped).", labels);
-    }
+    bp->in_flight = ctx->in_flight;
 }
 
 static void

@@ -887,6 +887,7 @@ test_deadline_drop(void)
     cfg_set(&p, "timeout", 10000);
     in_flight = td_self_gauge("tandem_pipeline_items_in_flight", "h",
                               "pipeline=\"logs/t\"");
+    p.ctx.in_flight = in_flight;
     if (!proc_start(&p)) {
         return;
     }
