@@ -74,50 +74,6 @@ sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* ---- stderr capture, for the log lines ---- */
-
-typedef struct capture {
-    FILE *tmp;
-    int saved;
-} capture;
-
-static void
-capture_begin(capture *c)
-{
-    fflush(stderr);
-    c->tmp = tmpfile();
-    c->saved = dup(STDERR_FILENO);
-    TT_CHECK(c->tmp != NULL && c->saved >= 0);
-    if (c->tmp != NULL) {
-        TT_CHECK(dup2(fileno(c->tmp), STDERR_FILENO) == STDERR_FILENO);
-    }
-}
-
-/* Restores stderr and returns what was written (malloc'd). */
-static char *
-capture_end(capture *c)
-{
-    char *text = NULL;
-    off_t len;
-
-    fflush(stderr);
-    if (c->saved >= 0) {
-        dup2(c->saved, STDERR_FILENO);
-        close(c->saved);
-    }
-    if (c->tmp == NULL) {
-        return NULL;
-    }
-    len = lseek(fileno(c->tmp), 0, SEEK_END);
-    text = calloc(1, len > 0 ? (size_t) len + 1 : 1);
-    if (text != NULL && len > 0
-        && pread(fileno(c->tmp), text, (size_t) len, 0) != len) {
-        text[0] = '\0';
-    }
-    fclose(c->tmp);
-    return text;
-}
-
 static int
 count_of(const char *text, const char *what)
 {
@@ -379,7 +335,7 @@ test_update_seconds_and_logs(void)
     uint64_t s0 = td_budget_limited_seconds(), c0;
     size_t start = td_budget_used();
     td_batch *b;
-    capture cap;
+    tt_capture cap;
     char *text;
 
     td_self_reset();
@@ -391,7 +347,7 @@ test_update_seconds_and_logs(void)
                                       start + 2000), TD_OK);
     b = batch_of(100, 100);
 
-    capture_begin(&cap);
+    tt_capture_begin(&cap);
     TT_CHECK(td_budget_update(t + 1000, 50 << 20));
     TT_CHECK(td_budget_update(t + 3500, 50 << 20));
     td_batch_unref(b);
@@ -404,7 +360,7 @@ test_update_seconds_and_logs(void)
     TT_CHECK(td_budget_update(t + 12000, 0));
     td_batch_unref(b);
     TT_CHECK(!td_budget_update(t + 12500, 0));
-    text = capture_end(&cap);
+    text = tt_capture_end(&cap);
 
     /* 3000 + 1000 + 500 ms limited: 4 whole seconds, 500 ms pending. */
     TT_CHECK_INT(td_budget_limited_seconds() - s0, 4);

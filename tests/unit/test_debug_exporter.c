@@ -96,63 +96,18 @@ dx_stop(dx *d)
 
 /* ---- stderr capture ---- */
 
-/*
- * Points fd 2 at a fresh temporary file until capture_end(), which
- * returns everything written meanwhile (malloc'd, NUL-terminated).
- */
-typedef struct capture {
-    FILE *tmp;
-    int saved;
-} capture;
-
-static void
-capture_begin(capture *c)
-{
-    fflush(stderr);
-    c->tmp = tmpfile();
-    c->saved = dup(STDERR_FILENO);
-    TT_CHECK(c->tmp != NULL && c->saved >= 0);
-    if (c->tmp != NULL) {
-        TT_CHECK(dup2(fileno(c->tmp), STDERR_FILENO) == STDERR_FILENO);
-    }
-}
-
-static char *
-capture_end(capture *c)
-{
-    char *text = NULL;
-    off_t len;
-
-    fflush(stderr);
-    if (c->saved >= 0) {
-        dup2(c->saved, STDERR_FILENO);
-        close(c->saved);
-    }
-    if (c->tmp == NULL) {
-        return NULL;
-    }
-    len = lseek(fileno(c->tmp), 0, SEEK_END);
-    text = calloc(1, len > 0 ? (size_t) len + 1 : 1);
-    if (text != NULL && len > 0
-        && pread(fileno(c->tmp), text, (size_t) len, 0) != len) {
-        text[0] = '\0';
-    }
-    fclose(c->tmp);
-    return text;
-}
-
 /* Exports b at a verbosity and returns what went to stderr. */
 static char *
 export_captured(const char *verbosity, td_batch *b)
 {
-    capture c;
+    tt_capture c;
     dx d;
 
     dx_start(&d, verbosity);
-    capture_begin(&c);
+    tt_capture_begin(&c);
     TT_CHECK_INT(dx_export(&d, b), TD_OK);
     dx_stop(&d);
-    return capture_end(&c);
+    return tt_capture_end(&c);
 }
 
 static int
@@ -546,7 +501,7 @@ test_concurrent_exports(void)
     char *one, *text, *p;
     size_t one_len;
     int blocks = 0;
-    capture c;
+    tt_capture c;
     dx d;
 
     one = export_captured("normal", b);
@@ -554,7 +509,7 @@ test_concurrent_exports(void)
     TT_CHECK(one_len > 0);
 
     dx_start(&d, "normal");
-    capture_begin(&c);
+    tt_capture_begin(&c);
     for (int t = 0; t < CONC_THREADS; t++) {
         args[t] = (conc_arg){&d, b, 0};
         TT_CHECK_INT(pthread_create(&th[t], NULL, conc_run, &args[t]), 0);
@@ -563,7 +518,7 @@ test_concurrent_exports(void)
         pthread_join(th[t], NULL);
     }
     dx_stop(&d);
-    text = capture_end(&c);
+    text = tt_capture_end(&c);
     for (int t = 0; t < CONC_THREADS; t++) {
         TT_CHECK_INT(args[t].failed, 0);
     }

@@ -450,28 +450,11 @@ test_jitter_bounds(void)
 static char *
 test_capture_stderr(void (*fn)(void *), void *arg)
 {
-    FILE *tmp = tmpfile();
-    int saved = dup(2);
-    long len;
-    char *text;
+    tt_capture c;
 
-    if (tmp == NULL || saved < 0) {
-        return NULL;
-    }
-    fflush(stderr);
-    dup2(fileno(tmp), 2);
+    tt_capture_begin(&c);
     fn(arg);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    len = (long) lseek(fileno(tmp), 0, SEEK_END);
-    text = calloc(1, len > 0 ? (size_t) len + 1 : 1);
-    if (text != NULL && len > 0
-        && pread(fileno(tmp), text, (size_t) len, 0) != len) {
-        text[0] = '\0';
-    }
-    fclose(tmp);
-    return text;
+    return tt_capture_end(&c);
 }
 
 static int

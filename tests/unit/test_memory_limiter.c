@@ -135,49 +135,6 @@ fake_end(void)
     rmdir(tmpdir);
 }
 
-/* ---- stderr capture ---- */
-
-typedef struct capture {
-    FILE *tmp;
-    int saved;
-} capture;
-
-static void
-capture_begin(capture *c)
-{
-    fflush(stderr);
-    c->tmp = tmpfile();
-    c->saved = dup(STDERR_FILENO);
-    TT_CHECK(c->tmp != NULL && c->saved >= 0);
-    if (c->tmp != NULL) {
-        TT_CHECK(dup2(fileno(c->tmp), STDERR_FILENO) == STDERR_FILENO);
-    }
-}
-
-static char *
-capture_end(capture *c)
-{
-    char *text;
-    off_t len;
-
-    fflush(stderr);
-    if (c->saved >= 0) {
-        dup2(c->saved, STDERR_FILENO);
-        close(c->saved);
-    }
-    if (c->tmp == NULL) {
-        return calloc(1, 1);
-    }
-    len = lseek(fileno(c->tmp), 0, SEEK_END);
-    text = calloc(1, len > 0 ? (size_t) len + 1 : 1);
-    if (text != NULL && len > 0
-        && pread(fileno(c->tmp), text, (size_t) len, 0) != len) {
-        text[0] = '\0';
-    }
-    fclose(c->tmp);
-    return text;
-}
-
 /* ---- a memory_limiter instance ---- */
 
 /* The next step: counts what it is given and keeps nothing. */
@@ -469,7 +426,7 @@ test_hard_limit(void)
 {
     td_admin *adm = NULL;
     char err[256], body[256];
-    capture cap;
+    tt_capture cap;
     limiter l;
     char *text;
     int i;
@@ -492,10 +449,10 @@ test_hard_limit(void)
     limiter_set(&l, "check_interval", 10);
     write_statm(6 * MIB);
     TT_CHECK_INT(limiter_create(&l, "memory_limiter"), TD_OK);
-    capture_begin(&cap);
+    tt_capture_begin(&cap);
     TT_CHECK_INT(td_memory_limiter_processor.start(l.self, l.err,
                                                    sizeof(l.err)), TD_OK);
-    text = capture_end(&cap);
+    text = tt_capture_end(&cap);
     TT_CHECK(strstr(text, "\"component\":\"memory_limiter\",\"msg\":"
                           "\"memory limits: hard 2.0 MiB, soft 1.6 MiB "
                           "(limit_mib 2)\"") != NULL);
@@ -519,11 +476,11 @@ test_hard_limit(void)
      * budget's own line about it is tested in test_budget.
      */
     write_statm(1 * MIB);
-    capture_begin(&cap);
+    tt_capture_begin(&cap);
     for (i = 0; i < 1000 && td_budget_limited(); i++) {
         sleep_ms(10);
     }
-    free(capture_end(&cap));
+    free(tt_capture_end(&cap));
     TT_CHECK(!td_budget_limited());
     TT_CHECK_INT(http_get(td_admin_port(adm), "/health/ready", body,
                           sizeof(body)), 200);
@@ -540,7 +497,7 @@ test_hard_limit(void)
 static void
 test_hard_limit_by_budget(void)
 {
-    capture cap;
+    tt_capture cap;
     td_batch *big;
     limiter l;
     char *text;
@@ -552,10 +509,10 @@ test_hard_limit_by_budget(void)
     limiter_set(&l, "limit_mib", 2);
     TT_CHECK_INT(limiter_create(&l, "memory_limiter/b"), TD_OK);
     big = ballast(3 * MIB);
-    capture_begin(&cap);
+    tt_capture_begin(&cap);
     TT_CHECK_INT(td_memory_limiter_processor.start(l.self, l.err,
                                                    sizeof(l.err)), TD_OK);
-    text = capture_end(&cap);
+    text = tt_capture_end(&cap);
     TT_CHECK(strstr(text, "\"component\":\"memory_limiter/b\",\"msg\":"
                           "\"above the hard limit of 2.0 MiB: resident "
                           "0.1 MiB, telemetry 3.0 MiB") != NULL);

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct tt_case {
     const char *name;
@@ -75,6 +76,53 @@ static int tt_checks;
                     (int) tt_l_, (const char *) (ptr), tt_b_);           \
         }                                                                \
     } while (0)
+
+/*
+ * Stderr capture, for checking log lines: tt_capture_begin() points fd 2
+ * at a fresh temporary file, tt_capture_end() restores it and returns
+ * everything written meanwhile (malloc'd, NUL-terminated; "" when the
+ * capture could not be set up, NULL only without memory).
+ */
+typedef struct tt_capture {
+    FILE *tmp;
+    int saved;
+} tt_capture;
+
+static inline void
+tt_capture_begin(tt_capture *c)
+{
+    fflush(stderr);
+    c->tmp = tmpfile();
+    c->saved = dup(STDERR_FILENO);
+    TT_CHECK(c->tmp != NULL && c->saved >= 0);
+    if (c->tmp != NULL && c->saved >= 0) {
+        TT_CHECK(dup2(fileno(c->tmp), STDERR_FILENO) == STDERR_FILENO);
+    }
+}
+
+static inline char *
+tt_capture_end(tt_capture *c)
+{
+    char *text;
+    off_t len;
+
+    fflush(stderr);
+    if (c->saved >= 0) {
+        dup2(c->saved, STDERR_FILENO);
+        close(c->saved);
+    }
+    if (c->tmp == NULL) {
+        return calloc(1, 1);
+    }
+    len = lseek(fileno(c->tmp), 0, SEEK_END);
+    text = calloc(1, len > 0 ? (size_t) len + 1 : 1);
+    if (text != NULL && len > 0
+        && pread(fileno(c->tmp), text, (size_t) len, 0) != len) {
+        text[0] = '\0';
+    }
+    fclose(c->tmp);
+    return text;
+}
 
 static int
 tt_run(const tt_case *cases, int argc, char **argv)
