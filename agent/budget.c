@@ -81,6 +81,8 @@ static struct {
         .cgroup2 = "/sys/fs/cgroup/memory.max",                          \
         .cgroup1 = "/sys/fs/cgroup/memory/memory.limit_in_bytes",        \
         .meminfo = "/proc/meminfo",                                      \
+        .self = "/proc/self/cgroup",                                     \
+        .root = "/sys/fs/cgroup",                                        \
     }
 
 static const td_budget_paths td_budget_default_paths =
@@ -604,4 +606,62 @@ td_budget_read_total(const char *cgroup2, const char *cgroup1,
     *bytes = (size_t) total;
     *source = "MemTotal";
     return TD_OK;
+}
+
+/* True when a v1 line's controller list ("cpu,memory") names memory. */
+static bool
+td_budget_has_memory(const char *list, size_t len)
+{
+    const char *p = list, *end = list + len;
+
+    while (p < end) {
+        const char *comma = memchr(p, ',', (size_t) (end - p));
+        size_t n = (size_t) ((comma != NULL ? comma : end) - p);
+
+        if (n == 6 && memcmp(p, "memory", 6) == 0) {
+            return true;
+        }
+        p += n + 1;
+    }
+    return false;
+}
+
+void
+td_budget_cgroup_files(const td_budget_paths *paths, char *v2, char *v1,
+                       size_t len)
+{
+    FILE *f = paths->self != NULL ? fopen(paths->self, "r") : NULL;
+    char line[1024];
+
+    snprintf(v2, len, "%s", paths->cgroup2 ? paths->cgroup2 : "");
+    snprintf(v1, len, "%s", paths->cgroup1 ? paths->cgroup1 : "");
+    if (f == NULL || paths->root == NULL) {
+        if (f != NULL) {
+            fclose(f);
+        }
+        return;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        char *c1 = strchr(line, ':'), *c2, *path;
+        size_t plen;
+
+        c2 = c1 != NULL ? strchr(c1 + 1, ':') : NULL;
+        if (c2 == NULL) {
+            continue;
+        }
+        path = c2 + 1;
+        plen = strcspn(path, "\n");
+        path[plen] = '\0';
+        /* The root cgroup ("/") has no limit file of its own. */
+        if (plen == 0 || strcmp(path, "/") == 0) {
+            continue;
+        }
+        if (strncmp(line, "0::", 3) == 0) {
+            snprintf(v2, len, "%s%s/memory.max", paths->root, path);
+        } else if (td_budget_has_memory(c1 + 1, (size_t) (c2 - c1 - 1))) {
+            snprintf(v1, len, "%s/memory%s/memory.limit_in_bytes",
+                     paths->root, path);
+        }
+    }
+    fclose(f);
 }

@@ -151,6 +151,8 @@ typedef struct td_budget_paths {
     const char *cgroup2;    /* /sys/fs/cgroup/memory.max */
     const char *cgroup1;    /* .../memory/memory.limit_in_bytes */
     const char *meminfo;    /* /proc/meminfo: MemTotal */
+    const char *self;       /* /proc/self/cgroup: the process's cgroup */
+    const char *root;       /* /sys/fs/cgroup: where cgroupfs is */
 } td_budget_paths;
 
 /*
@@ -160,6 +162,17 @@ typedef struct td_budget_paths {
  */
 const td_budget_paths *td_budget_get_paths(void);
 void td_budget_set_paths(const td_budget_paths *paths);
+
+/*
+ * The memory.max (v2) and memory.limit_in_bytes (v1) files of the
+ * process's own cgroup, from the "0::PATH" and "N:...memory...:PATH"
+ * lines of self (as /proc/self/cgroup has them) under root: a systemd
+ * service with MemoryMax= has its limit there, not at the root. Where
+ * self cannot be read or names no cgroup, v2 and v1 are paths->cgroup2
+ * and paths->cgroup1. Writes at most len bytes to each. Main thread.
+ */
+void td_budget_cgroup_files(const td_budget_paths *paths, char *v2,
+                            char *v1, size_t len);
 
 /*
  * The resident size from a statm file (second field, in pages). 0, or

@@ -168,9 +168,11 @@ ml_limits(ml *m, char *err, size_t errlen)
         snprintf(m->basis, sizeof(m->basis), "limit_mib %lld",
                  (long long) cfg->limit_mib);
     } else if (cfg->limit_percentage > 0) {
-        if (td_budget_read_total(paths->cgroup2, paths->cgroup1,
-                                 paths->meminfo, &total, &source, err,
-                                 errlen) != TD_OK) {
+        char v2[512], v1[512];
+
+        td_budget_cgroup_files(paths, v2, v1, sizeof(v2));
+        if (td_budget_read_total(v2, v1, paths->meminfo, &total, &source,
+                                 err, errlen) != TD_OK) {
             return TD_ERR;
         }
         m->hard = total / 100 * (size_t) cfg->limit_percentage

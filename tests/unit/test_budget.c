@@ -567,7 +567,48 @@ test_metrics(void)
     td_self_reset();
 }
 
+/*
+ * The process's own cgroup: its v2 and v1 memory files come from the
+ * lines of /proc/self/cgroup, under cgroupfs; the root cgroup, a line
+ * without memory, or no file at all leave the root-level defaults.
+ */
+static void
+test_cgroup_files(void)
+{
+    td_budget_paths paths = {
+        .cgroup2 = "/fixed/memory.max",
+        .cgroup1 = "/fixed/memory.limit_in_bytes",
+        .root = "/sys/fs/cgroup",
+    };
+    char v2[256], v1[256], want[256];
+
+    fake_dir();
+    paths.self = fake_file("max2", "12:memory:/docker/abc\n"
+                                   "4:cpu,cpuacct:/docker/abc\n"
+                                   "0::/system.slice/tandem.service\n");
+    td_budget_cgroup_files(&paths, v2, v1, sizeof(v2));
+    TT_CHECK_STR(v2, "/sys/fs/cgroup/system.slice/tandem.service/"
+                     "memory.max");
+    TT_CHECK_STR(v1, "/sys/fs/cgroup/memory/docker/abc/"
+                     "memory.limit_in_bytes");
+
+    paths.self = fake_file("max1", "3:cpu,memory,pids:/batch.slice\n"
+                                   "0::/\n");
+    td_budget_cgroup_files(&paths, v2, v1, sizeof(v2));
+    TT_CHECK_STR(v2, "/fixed/memory.max");
+    TT_CHECK_STR(v1, "/sys/fs/cgroup/memory/batch.slice/"
+                     "memory.limit_in_bytes");
+
+    snprintf(want, sizeof(want), "%s/none", tmpdir);
+    paths.self = want;
+    td_budget_cgroup_files(&paths, v2, v1, sizeof(v2));
+    TT_CHECK_STR(v2, "/fixed/memory.max");
+    TT_CHECK_STR(v1, "/fixed/memory.limit_in_bytes");
+    fake_dir_remove();
+}
+
 static const tt_case cases[] = {
+    {"cgroup_files", test_cgroup_files},
     {"charge_exact", test_charge_exact},
     {"arena_reset", test_arena_reset},
     {"reserve_soft_limit", test_reserve_soft_limit},
