@@ -77,21 +77,6 @@ td_batch_bytes(const td_batch *b)
     return bytes;
 }
 
-/* True when dst already holds arena a (own or adopted). */
-static bool
-td_batch_holds(const td_batch *dst, const td_arena *a)
-{
-    if (dst->arena == a) {
-        return true;
-    }
-    for (uint32_t i = 0; i < dst->n_adopted; i++) {
-        if (dst->adopted[i] == a) {
-            return true;
-        }
-    }
-    return false;
-}
-
 /* Makes room for n more adopted arenas. */
 static int
 td_batch_reserve_adopted(td_batch *dst, uint32_t n)
@@ -119,6 +104,34 @@ td_batch_reserve_adopted(td_batch *dst, uint32_t n)
 }
 
 /*
+ * True when a is dst's own arena or one of the last few it adopted.
+ * Moving thousands of small batches into one would cost a quadratic
+ * scan if every arena were looked up in the whole list; an arena that
+ * comes twice nearly always comes right after itself (two parts of one
+ * batch), and one that is missed only holds a second reference, which
+ * costs a slot and is dropped with the first.
+ */
+#define TD_BATCH_RECENT_ARENAS 8
+
+static bool
+td_batch_holds_recent(const td_batch *dst, const td_arena *a)
+{
+    uint32_t from = dst->n_adopted > TD_BATCH_RECENT_ARENAS
+                        ? dst->n_adopted - TD_BATCH_RECENT_ARENAS
+                        : 0;
+
+    if (dst->arena == a) {
+        return true;
+    }
+    for (uint32_t i = from; i < dst->n_adopted; i++) {
+        if (dst->adopted[i] == a) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
  * dst takes a new reference on src's own arena and takes over src's
  * references on the arenas src adopted, so src ends up holding only its
  * own arena (where its struct lives) and no records. Room for every
@@ -135,12 +148,12 @@ td_batch_append(td_batch *dst, td_batch *src)
         return TD_ENOMEM;
     }
 
-    if (!td_batch_holds(dst, src->arena)) {
+    if (!td_batch_holds_recent(dst, src->arena)) {
         td_arena_ref(src->arena);
         dst->adopted[dst->n_adopted++] = src->arena;
     }
     for (uint32_t i = 0; i < src->n_adopted; i++) {
-        if (td_batch_holds(dst, src->adopted[i])) {
+        if (td_batch_holds_recent(dst, src->adopted[i])) {
             td_arena_unref(src->adopted[i]);
         } else {
             dst->adopted[dst->n_adopted++] = src->adopted[i];
@@ -195,72 +208,6 @@ int
 td_batch_reserve_move(td_batch *dst, const td_batch *src)
 {
     return td_batch_reserve_adopted(dst, src->n_adopted + 1);
-}
-
-/*
- * True when a is dst's own arena or one of the last few it adopted.
- * Moving thousands of small batches into one would cost a quadratic
- * scan if every arena were looked up in the whole list; an arena that
- * comes twice nearly always comes right after itself (two parts of one
- * batch), and one that is missed only holds a second reference, which
- * costs a slot and is dropped with the first.
- */
-#define TD_BATCH_RECENT_ARENAS 8
-
-static bool
-td_batch_holds_recent(const td_batch *dst, const td_arena *a)
-{
-    uint32_t from = dst->n_adopted > TD_BATCH_RECENT_ARENAS
-                        ? dst->n_adopted - TD_BATCH_RECENT_ARENAS
-                        : 0;
-
-    if (dst->arena == a) {
-        return true;
-    }
-    for (uint32_t i = from; i < dst->n_adopted; i++) {
-        if (dst->adopted[i] == a) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/*
- * Moves everything, as td_batch_append() does but with the short
- * lookup above: dst takes a reference on src's own arena and takes over
- * src's references on the arenas src adopted.
- */
-static int
-td_batch_move_all(td_batch *dst, td_batch *src)
-{
-    if (td_batch_reserve_move(dst, src) != TD_OK) {
-        return TD_ENOMEM;
-    }
-    if (!td_batch_holds_recent(dst, src->arena)) {
-        td_arena_ref(src->arena);
-        dst->adopted[dst->n_adopted++] = src->arena;
-    }
-    for (uint32_t i = 0; i < src->n_adopted; i++) {
-        if (td_batch_holds_recent(dst, src->adopted[i])) {
-            td_arena_unref(src->adopted[i]);
-        } else {
-            dst->adopted[dst->n_adopted++] = src->adopted[i];
-        }
-    }
-    src->n_adopted = 0;
-
-    if (src->resources != NULL) {
-        if (dst->resources_tail != NULL) {
-            dst->resources_tail->next = src->resources;
-        } else {
-            dst->resources = src->resources;
-        }
-        dst->resources_tail = src->resources_tail;
-    }
-    dst->items += src->items;
-    src->resources = src->resources_tail = NULL;
-    src->items = 0;
-    return TD_OK;
 }
 
 /*
@@ -509,7 +456,7 @@ td_batch_move_items(td_batch *dst, td_batch *src, size_t n)
         return TD_EINVAL;
     }
     if (n >= src->items) {
-        return td_batch_move_all(dst, src);
+        return td_batch_append(dst, src);
     }
 
     /* Every allocation first, so that a failure changes nothing. */
@@ -559,7 +506,7 @@ td_batch_move_resources(td_batch *dst, td_batch *src, size_t n_groups)
         last = rg;
     }
     if (last == NULL || last->next == NULL) {
-        return td_batch_move_all(dst, src);
+        return td_batch_append(dst, src);
     }
     if (td_batch_reserve_move(dst, src) != TD_OK) {
         return TD_ENOMEM;
