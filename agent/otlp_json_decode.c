@@ -433,11 +433,11 @@ jd_value(jd_ctx *c, const cJSON *obj, const char *key, td_value *v,
             const char *s = it->valuestring;
 
             if (strcmp(s, "NaN") == 0) {
-                v->u.d = NAN;
+                v->u.d = (double) NAN;
                 return 0;
             }
             if (strcmp(s, "Infinity") == 0 || strcmp(s, "-Infinity") == 0) {
-                v->u.d = s[0] == '-' ? -INFINITY : INFINITY;
+                v->u.d = s[0] == '-' ? -(double) INFINITY : (double) INFINITY;
                 return 0;
             }
         }
