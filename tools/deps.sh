@@ -5,7 +5,8 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libyaml-dev libmicrohttpd-dev
-      libcjson-dev libzstd-dev zlib1g-dev libssl-dev netcat-openbsd curl)
+      libcjson-dev libzstd-dev zlib1g-dev libssl-dev netcat-openbsd curl
+      protobuf-c-compiler libprotobuf-c-dev)
 if [ "${1:-}" = "--test" ]; then
     pkgs+=(clang libclang-rt-14-dev prometheus zstd python3 procps strace)
 fi
